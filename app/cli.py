@@ -1,0 +1,152 @@
+"""The ``ocr`` command: serve the API, run a worker, submit an image, wait for readiness."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import requests
+
+from config.settings import get_settings
+from engines.registry import queue_for
+from workers.celery_app import COMBINE_QUEUE
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+@click.group()
+def main() -> None:
+    """Multi-engine OCR job server."""
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True)
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
+@click.option("--threads", default=8, show_default=True, help="threads per process (sync endpoints wait)")
+def serve(bind: str, workers: int, threads: int) -> None:
+    """Run the API under gunicorn."""
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--access-logfile",
+        "-",
+        "app.wsgi:app",
+    ]
+    os.execv(args[0], args)
+
+
+@main.command()
+@click.option("--queues", default=None, help="comma-separated queues (default: every enabled engine + combine)")
+@click.option("--concurrency", default=2, show_default=True)
+@click.option("--name", default="ocr@%h", show_default=True, help="node name (distinct per worker)")
+def worker(queues: str | None, concurrency: int, name: str) -> None:
+    """Run a Celery worker for the given queues."""
+    selected = queues or ",".join([queue_for(e) for e in get_settings().engines] + [COMBINE_QUEUE])
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.celery_app",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "-Q",
+        selected,
+        "--concurrency",
+        str(concurrency),
+        "--hostname",
+        name,
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    os.execv(args[0], args)
+
+
+@main.command("wait-ready")
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@click.option("--timeout", default=120.0, show_default=True)
+def wait_ready(url: str, timeout: float) -> None:
+    """Wait until /ready answers 200."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            response = requests.get(f"{url}/ready", timeout=2)
+            if response.status_code == 200:
+                click.echo("ready")
+                return
+            last = response.text.strip()
+        except requests.RequestException as exc:
+            last = str(exc)
+        time.sleep(0.5)
+    raise click.ClickException(f"not ready after {timeout}s: {last}")
+
+
+@main.command()
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@click.option("--mode", type=click.Choice(["auto", "char", "text"]), default="auto", show_default=True)
+@click.option("--method", type=click.Choice(["weighted", "confidence", "majority"]), default=None)
+@click.option("--json", "as_json", is_flag=True, help="print the whole job as JSON")
+@click.option("--timeout", default=60.0, show_default=True)
+def submit(image: Path, url: str, mode: str, method: str | None, as_json: bool, timeout: float) -> None:
+    """Submit IMAGE as a job, wait for it, print the text and every engine's vote."""
+    form = {"mode": mode, **({"method": method} if method else {})}
+    with image.open("rb") as handle:
+        response = requests.post(f"{url}/v1/jobs", files={"image": handle}, data=form, timeout=30)
+    if response.status_code != 202:
+        raise click.ClickException(f"{response.status_code}: {response.text.strip()}")
+    job = _poll(url + response.headers["Location"], timeout)
+    if as_json:
+        click.echo(json.dumps(job, indent=2))
+    else:
+        click.echo(format_job(job))
+    if job["status"] != "succeeded":
+        sys.exit(1)
+
+
+def _poll(job_url: str, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, Any] = requests.get(job_url, timeout=10).json()
+        if job["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.1)
+
+
+def format_job(job: dict[str, Any]) -> str:
+    """A human summary of a finished job: the answer, then one line per engine."""
+    if job["status"] != "succeeded":
+        return f"job {job['id']} {job['status']}: {job.get('error')}"
+    result = job["result"]
+    lines = [
+        f"job {job['id']} ({result['mode']} mode, {result['method']} voting, "
+        f"{result['processing_time_ms']} ms{', cached' if job.get('cached') else ''})",
+        f"text: {result['text']!r}  confidence {result['confidence']:.3f}",
+        "votes:",
+    ]
+    for name, view in sorted(result["engines"].items()):
+        if view.get("error"):
+            lines.append(f"  {name:<12} failed: {view['error']['code']}: {view['error']['message']}")
+        else:
+            lines.append(f"  {name:<12} {view['text']!r}  confidence {view['confidence']:.3f}  {view['elapsed_ms']} ms")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Validate and decode uploaded images once, in the API, so no bad input ever reaches a worker.
+
+Accepted: PNG, JPEG, TIFF, BMP, WebP and GIF (first frame). The decoded image is normalised to
+8-bit gray or RGB with EXIF orientation applied and transparency flattened onto white paper, then
+stored as a lossless PNG that workers can trust.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from app.errors import ApiError
+
+ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "TIFF", "BMP", "WEBP", "GIF"})
+GRAY_MODES = frozenset({"1", "L", "I;16", "I;16B", "I;16L", "I", "F"})
+
+
+@dataclass(frozen=True)
+class ValidatedImage:
+    """An upload that passed validation: its digest, source format and normalised PNG bytes."""
+
+    sha256: str
+    source_format: str
+    width: int
+    height: int
+    png: bytes
+
+
+def validate_image(data: bytes, max_bytes: int, max_pixels: int) -> ValidatedImage:
+    """Check, decode and normalise ``data``; raise :class:`ApiError` (4xx) on anything wrong."""
+    if not data:
+        raise ApiError(400, "empty_image", "the image is empty")
+    if len(data) > max_bytes:
+        raise ApiError(413, "image_too_large", f"the image is {len(data)} bytes; the limit is {max_bytes}")
+    image = _open(data, max_pixels)
+    normalised = _normalise(image)
+    buffer = io.BytesIO()
+    normalised.save(buffer, format="PNG", compress_level=1)
+    return ValidatedImage(
+        sha256=hashlib.sha256(data).hexdigest(),
+        source_format=str(image.format),
+        width=normalised.width,
+        height=normalised.height,
+        png=buffer.getvalue(),
+    )
+
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            fmt = image.format
+            if fmt not in ALLOWED_FORMATS:
+                raise ApiError(415, "unsupported_format", f"format {fmt} is not accepted; use {_allowed()}")
+            _check_pixels(image, max_pixels)
+            image.seek(0)  # GIF and multi-page TIFF: the first frame only
+            image.load()
+    except ApiError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ApiError(413, "too_many_pixels", f"the image has too many pixels ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise ApiError(415, "unsupported_format", f"not a recognised image; use {_allowed()}") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        raise ApiError(422, "corrupt_image", f"the image cannot be decoded: {exc}") from exc
+    image.format = fmt
+    return image
+
+
+def _check_pixels(image: Image.Image, max_pixels: int) -> None:
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise ApiError(422, "corrupt_image", f"the image has no pixels ({width}x{height})")
+    if width * height > max_pixels:
+        raise ApiError(
+            413, "too_many_pixels", f"{width}x{height} is {width * height} pixels; the limit is {max_pixels}"
+        )
+
+
+def _normalise(image: Image.Image) -> Image.Image:
+    # A broken EXIF block leaves the pixels as stored.
+    with contextlib.suppress(OSError, ValueError, SyntaxError, KeyError, TypeError):
+        image = ImageOps.exif_transpose(image)
+    if image.mode in GRAY_MODES:
+        return _to_8bit_gray(image)
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("LA", "La", "PA", "RGBA", "RGBa"):
+        image = image.convert("RGBA")
+        paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        return Image.alpha_composite(paper, image).convert("RGB")
+    return image.convert("RGB")
+
+
+def _to_8bit_gray(image: Image.Image) -> Image.Image:
+    if image.mode in ("1", "L"):
+        return image.convert("L")
+    values = np.asarray(image, dtype=np.float64)
+    # 16-bit and float images: map the type's full range onto 0-255.
+    top = 1.0 if image.mode == "F" and values.max(initial=0) <= 1.0 else 65535.0
+    if image.mode != "F" and values.max(initial=0) <= 255:
+        top = 255.0
+    scaled = np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return Image.fromarray(scaled, mode="L")
+
+
+def _allowed() -> str:
+    return ", ".join(sorted(ALLOWED_FORMATS))

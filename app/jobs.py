@@ -1,0 +1,136 @@
+"""Job API v1: submit a job, read it back, and the synchronous conveniences built on jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import request, url_for
+
+from app.errors import ApiError
+from app.requests import read_batch, read_single
+from app.schemas import BatchOut, JobOut, PredictOut, PredictTextOut
+from app.service import service
+
+jobs_bp = APIBlueprint("jobs", __name__, url_prefix="/v1", tag="Jobs")
+
+PUBLIC_JOB_FIELDS = ("id", "status", "created_at", "started_at", "finished_at", "cached", "options", "result", "error")
+
+
+def public_job(job: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a job record that users see."""
+    return {name: job.get(name) for name in PUBLIC_JOB_FIELDS}
+
+
+@jobs_bp.post("/jobs")
+@jobs_bp.output(JobOut, status_code=202, description="Accepted; poll the Location")
+@jobs_bp.doc(summary="Submit an image for recognition", responses=[400, 413, 415, 422, 503])
+def submit_job() -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Queue a job. Send the image as multipart field `image` or as base64 in JSON.
+
+    An `Idempotency-Key` header makes retries safe: the same key and body give the same job.
+    """
+    data, options = read_single()
+    job = service().submit(data, options, request.headers.get("Idempotency-Key"))
+    location = url_for("jobs.get_job", job_id=job["id"])
+    return public_job(job), 202, {"Location": location}
+
+
+@jobs_bp.get("/jobs/<job_id>")
+@jobs_bp.output(JobOut)
+@jobs_bp.doc(summary="Read a job's status and result", responses=[404])
+def get_job(job_id: str) -> dict[str, Any]:
+    """Return the job: `queued`, `running`, `succeeded` (with its result) or `failed` (with its error)."""
+    job = service().store.get_job(job_id)
+    if job is None:
+        raise ApiError(404, "job_not_found", f"no job {job_id} (unknown or expired)")
+    return public_job(job)
+
+
+@jobs_bp.post("/predict")
+@jobs_bp.output(PredictOut)
+@jobs_bp.doc(summary="Recognise one character and wait for the answer", responses=[400, 413, 415, 422, 503, 504])
+def predict() -> dict[str, Any]:
+    """Synchronous character recognition: top-5 alternatives and every engine's prediction."""
+    data, options = read_single()
+    job = _run_to_completion(data, {**options, "mode": "char"})
+    result = job["result"]
+    return {
+        "job_id": job["id"],
+        "character": result["character"],
+        "confidence": result["confidence"],
+        "top5": result["top5"],
+        "predictions": result["engines"],
+        "failed_engines": result["failed_engines"],
+        "method": result["method"],
+        "agreement": result["agreement"],
+        "cached": job.get("cached", False),
+        "processing_time_ms": result["processing_time_ms"],
+    }
+
+
+@jobs_bp.post("/predict_text")
+@jobs_bp.output(PredictTextOut)
+@jobs_bp.doc(summary="Recognise a word or a line and wait for the answer", responses=[400, 413, 415, 422, 503, 504])
+def predict_text() -> dict[str, Any]:
+    """Synchronous word/line recognition with per-character confidences."""
+    data, options = read_single()
+    job = _run_to_completion(data, {**options, "mode": "text"})
+    result = job["result"]
+    return {
+        "job_id": job["id"],
+        "text": result["text"],
+        "confidence": result["confidence"],
+        "char_confidences": result["char_confidences"],
+        "lines": result["lines"],
+        "predictions": result["engines"],
+        "failed_engines": result["failed_engines"],
+        "method": result["method"],
+        "agreement": result["agreement"],
+        "cached": job.get("cached", False),
+        "processing_time_ms": result["processing_time_ms"],
+    }
+
+
+@jobs_bp.post("/batch_predict")
+@jobs_bp.output(BatchOut)
+@jobs_bp.doc(summary="Recognise several images and wait for all answers", responses=[400, 413, 415, 422, 504])
+def batch_predict() -> dict[str, Any]:
+    """Run every image as its own job (in parallel on the workers); one bad image fails only its item."""
+    svc = service()
+    request.max_content_length = svc.settings.max_upload_bytes * svc.settings.max_batch_images * 2
+    images, options = read_batch()
+    if len(images) > svc.settings.max_batch_images:
+        raise ApiError(413, "too_many_images", f"{len(images)} images; the limit is {svc.settings.max_batch_images}")
+    items: list[dict[str, Any]] = []
+    for index, data in enumerate(images):
+        try:
+            items.append({"index": index, "job": svc.submit(data, options)})
+        except ApiError as exc:
+            items.append({"index": index, "job": None, "error": {"code": exc.code, "message": exc.message}})
+    return {"results": [_batch_item(item, svc.settings.sync_timeout_s) for item in items]}
+
+
+def _batch_item(item: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    if item["job"] is None:
+        return {"index": item["index"], "job_id": None, "status": "rejected", "result": None, "error": item["error"]}
+    job = service().store.wait_for_job(item["job"]["id"], timeout_s) or item["job"]
+    return {
+        "index": item["index"],
+        "job_id": job["id"],
+        "status": job["status"],
+        "result": job.get("result"),
+        "error": job.get("error"),
+    }
+
+
+def _run_to_completion(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
+    svc = service()
+    job = svc.submit(data, options, request.headers.get("Idempotency-Key"))
+    finished = svc.store.wait_for_job(job["id"], svc.settings.sync_timeout_s)
+    if finished is None or finished["status"] in ("queued", "running"):
+        raise ApiError(504, "timeout", f"job {job['id']} is not finished yet; poll /v1/jobs/{job['id']}")
+    if finished["status"] == "failed":
+        error = finished.get("error") or {}
+        raise ApiError(503, error.get("code", "job_failed"), error.get("message", "the job failed"))
+    return finished

@@ -1,0 +1,88 @@
+"""Reading a recognition request: the image bytes (multipart file or base64 JSON) and raw options."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from flask import request
+from marshmallow import Schema, ValidationError
+
+from app.errors import ApiError
+from app.schemas import BatchJsonIn, JobFormIn, JobJsonIn
+
+
+def read_single() -> tuple[bytes, dict[str, Any]]:
+    """The one image and the options of a job, predict or predict_text request."""
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("image")
+        if upload is None:
+            raise ApiError(400, "missing_image", "send the image as the multipart file field 'image'")
+        return upload.read(), _form_options()
+    body = _json_body(JobJsonIn())
+    return _b64decode(body.pop("image"), "image"), body
+
+
+def read_batch() -> tuple[list[bytes], dict[str, Any]]:
+    """The images and the shared options of a batch request."""
+    if request.mimetype == "multipart/form-data":
+        uploads = request.files.getlist("images")
+        if not uploads:
+            raise ApiError(400, "missing_image", "send the images as repeated multipart fields 'images'")
+        return [upload.read() for upload in uploads], _form_options()
+    body = _json_body(BatchJsonIn())
+    images = [_b64decode(item, f"images[{i}]") for i, item in enumerate(body.pop("images"))]
+    return images, body
+
+
+def _json_body(schema: Schema) -> dict[str, Any]:
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "send multipart/form-data or application/json")
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise ApiError(400, "invalid_json", "the body is not a JSON object")
+    return _load(schema, payload)
+
+
+def _form_options() -> dict[str, Any]:
+    # The files were taken already: load the option fields only.
+    schema = JobFormIn(partial=("image",))
+    form = {key: value for key, value in request.form.items() if key in schema.fields and key != "image"}
+    options = _load(schema, form)
+    if "engines" in options:
+        options["engines"] = [name.strip() for name in options["engines"].split(",") if name.strip()]
+    if "weights" in options:
+        options["weights"] = _weights_from_json(options["weights"])
+    return options
+
+
+def _weights_from_json(text: str) -> dict[str, float]:
+    try:
+        weights = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ApiError(422, "invalid_weights", f"weights is not valid JSON: {exc}") from exc
+    valid = isinstance(weights, dict) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in weights.values()
+    )
+    if not valid:
+        raise ApiError(422, "invalid_weights", "weights must be a JSON object of engine -> number >= 0")
+    return {str(k): float(v) for k, v in weights.items()}
+
+
+def _load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = schema.load(data, unknown="exclude")
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_request", f"invalid request: {exc.messages}") from exc
+    return loaded
+
+
+def _b64decode(text: str, field: str) -> bytes:
+    if "," in text[:100] and text.startswith("data:"):
+        text = text.split(",", 1)[1]  # accept data URLs as browsers produce them
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ApiError(400, "invalid_base64", f"{field} is not valid base64: {exc}") from exc

@@ -1,0 +1,211 @@
+"""Request and response schemas (marshmallow, through apiflask): the source of /openapi.json."""
+
+from __future__ import annotations
+
+from apiflask import Schema, fields, validators
+
+MODES = ["char", "text", "auto"]
+METHODS = ["weighted", "confidence", "majority"]
+
+
+class OptionsFields(Schema):
+    """Options shared by every recognition request."""
+
+    mode = fields.String(
+        load_default="auto",
+        validate=validators.OneOf(MODES),
+        metadata={"description": "char (one character), text (a word or line) or auto"},
+    )
+    engines = fields.List(
+        fields.String(), load_default=None, metadata={"description": "engines to run (default: every enabled engine)"}
+    )
+    method = fields.String(
+        load_default=None,
+        validate=validators.OneOf(METHODS),
+        metadata={"description": "voting rule (default from OCR_DEFAULT_METHOD)"},
+    )
+    preset = fields.String(
+        load_default=None, metadata={"description": "weight preset: general, handwritten, printed, noisy"}
+    )
+    weights = fields.Dict(
+        keys=fields.String(),
+        values=fields.Float(validate=validators.Range(min=0)),
+        load_default=None,
+        metadata={"description": "engine -> weight; overrides preset"},
+    )
+    top_k = fields.Integer(load_default=5, validate=validators.Range(min=1, max=20))
+
+
+class JobJsonIn(OptionsFields):
+    """A JSON job request: the image as base64."""
+
+    image = fields.String(required=True, metadata={"description": "the image file, base64-encoded"})
+
+
+class JobFormIn(Schema):
+    """A multipart job request: the image as a file, options as form fields."""
+
+    image = fields.File(required=True, metadata={"description": "PNG, JPEG, TIFF, BMP, WebP or GIF"})
+    mode = fields.String(validate=validators.OneOf(MODES))
+    engines = fields.String(metadata={"description": "comma-separated engine names"})
+    method = fields.String(validate=validators.OneOf(METHODS))
+    preset = fields.String()
+    weights = fields.String(metadata={"description": 'JSON object, e.g. {"tesseract": 1.0}'})
+    top_k = fields.Integer(validate=validators.Range(min=1, max=20))
+
+
+class BatchJsonIn(OptionsFields):
+    """A JSON batch request: several base64 images sharing one set of options."""
+
+    images = fields.List(fields.String(), required=True, validate=validators.Length(min=1))
+
+
+class BatchFormIn(JobFormIn):
+    """A multipart batch request: repeat the ``images`` file field."""
+
+    image = fields.File(load_default=None, metadata={"description": "unused in a batch; see images"})
+    images = fields.List(fields.File(), required=True)
+
+
+class ErrorOut(Schema):
+    """What went wrong."""
+
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+class CandidateOut(Schema):
+    """A ranked alternative for a character."""
+
+    character = fields.String()
+    confidence = fields.Float()
+
+
+class EngineViewOut(Schema):
+    """One engine's own reading of the image, or why it has none."""
+
+    text = fields.String(allow_none=True)
+    confidence = fields.Float(allow_none=True)
+    model_version = fields.String()
+    elapsed_ms = fields.Float()
+    top5 = fields.List(fields.Nested(CandidateOut))
+    char_confidences = fields.List(fields.Float())
+    error = fields.Nested(ErrorOut, allow_none=True)
+
+
+class FailedEngineOut(ErrorOut):
+    """An engine left out of the vote."""
+
+    engine = fields.String()
+
+
+class LineOut(Schema):
+    """One recognised line."""
+
+    text = fields.String()
+    confidence = fields.Float()
+
+
+class ResultOut(Schema):
+    """The ensemble's answer and every engine's own view."""
+
+    mode = fields.String()
+    text = fields.String()
+    character = fields.String()
+    confidence = fields.Float()
+    agreement = fields.Float(metadata={"description": "char: 1 if all engines agreed; text: share of agreeing slots"})
+    method = fields.String()
+    weights = fields.Dict(keys=fields.String(), values=fields.Float())
+    top5 = fields.List(fields.Nested(CandidateOut))
+    char_confidences = fields.List(fields.Float())
+    lines = fields.List(fields.Nested(LineOut))
+    engines = fields.Dict(keys=fields.String(), values=fields.Nested(EngineViewOut))
+    failed_engines = fields.List(fields.Nested(FailedEngineOut))
+    model_versions = fields.Dict(keys=fields.String(), values=fields.String())
+    processing_time_ms = fields.Float()
+
+
+class JobOut(Schema):
+    """A job and, once it finished, its result or error."""
+
+    id = fields.String()
+    status = fields.String(metadata={"description": "queued | running | succeeded | failed"})
+    created_at = fields.String()
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+    cached = fields.Boolean()
+    options = fields.Dict()
+    result = fields.Nested(ResultOut, allow_none=True)
+    error = fields.Nested(ErrorOut, allow_none=True)
+
+
+class PredictOut(Schema):
+    """The synchronous answer for one character."""
+
+    job_id = fields.String()
+    character = fields.String()
+    confidence = fields.Float()
+    top5 = fields.List(fields.Nested(CandidateOut))
+    predictions = fields.Dict(keys=fields.String(), values=fields.Nested(EngineViewOut))
+    failed_engines = fields.List(fields.Nested(FailedEngineOut))
+    method = fields.String()
+    agreement = fields.Float()
+    cached = fields.Boolean()
+    processing_time_ms = fields.Float()
+
+
+class PredictTextOut(Schema):
+    """The synchronous answer for a word or line."""
+
+    job_id = fields.String()
+    text = fields.String()
+    confidence = fields.Float()
+    char_confidences = fields.List(fields.Float())
+    lines = fields.List(fields.Nested(LineOut))
+    predictions = fields.Dict(keys=fields.String(), values=fields.Nested(EngineViewOut))
+    failed_engines = fields.List(fields.Nested(FailedEngineOut))
+    method = fields.String()
+    agreement = fields.Float()
+    cached = fields.Boolean()
+    processing_time_ms = fields.Float()
+
+
+class BatchItemOut(Schema):
+    """One image of a batch: its job and result, or its own error."""
+
+    index = fields.Integer()
+    job_id = fields.String(allow_none=True)
+    status = fields.String()
+    result = fields.Nested(ResultOut, allow_none=True)
+    error = fields.Nested(ErrorOut, allow_none=True)
+
+
+class BatchOut(Schema):
+    """Results in the order the images were sent."""
+
+    results = fields.List(fields.Nested(BatchItemOut))
+
+
+class HealthOut(Schema):
+    """Liveness."""
+
+    status = fields.String()
+
+
+class ReadyOut(Schema):
+    """Readiness: Redis reachable and a live worker on every queue the enabled engines need."""
+
+    ready = fields.Boolean()
+    redis = fields.Boolean()
+    missing_queues = fields.List(fields.String())
+
+
+class StatusOut(Schema):
+    """Service state for operators."""
+
+    version = fields.String()
+    engines = fields.Dict()
+    workers = fields.List(fields.Dict())
+    queues = fields.Dict(keys=fields.String(), values=fields.Integer())
+    presets = fields.List(fields.String())
+    default_method = fields.String()

@@ -1,0 +1,95 @@
+"""What the API needs at hand: settings, the job store, the Celery app and the weight presets."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery
+from flask import current_app
+
+from app.errors import ApiError
+from app.images import ValidatedImage, validate_image
+from config.settings import Settings
+from engines.preprocess import crop_to_ink, dark_ink_on_light, ink_runs, to_gray
+from ensemble import UnknownPreset, resolve_weights
+from workers.options import JobOptions, Mode
+from workers.pipeline import StoredImage, new_job_id, start_job
+from workers.store import IdempotencyConflict, JobStore, content_key, decode_png
+
+
+@dataclass
+class Service:
+    """The API's collaborators, created once per process by the app factory."""
+
+    settings: Settings
+    store: JobStore
+    celery: Celery
+    presets: dict[str, dict[str, float]]
+
+    def validate(self, data: bytes) -> ValidatedImage:
+        """Validate an upload against the configured limits."""
+        return validate_image(data, self.settings.max_upload_bytes, self.settings.max_image_pixels)
+
+    def resolve_options(self, raw: dict[str, Any], image: ValidatedImage) -> JobOptions:
+        """Turn request options into resolved job options (engines checked, weights chosen)."""
+        engines = tuple(raw.get("engines") or self.settings.engines)
+        disabled = [name for name in engines if name not in self.settings.engines]
+        if disabled:
+            raise ApiError(422, "unknown_engine", f"not enabled here: {disabled}; enabled: {self.settings.engines}")
+        try:
+            weights = resolve_weights(self.presets, raw.get("preset"), raw.get("weights"), self.settings.default_preset)
+        except UnknownPreset as exc:
+            raise ApiError(422, "unknown_preset", str(exc)) from exc
+        requested = raw.get("mode") or "auto"
+        return JobOptions(
+            mode=decide_mode(image) if requested == "auto" else requested,
+            engines=tuple(dict.fromkeys(engines)),
+            method=raw.get("method") or self.settings.default_method,
+            weights=weights,
+            requested_mode=requested,
+            preset=raw.get("preset") or (None if raw.get("weights") else self.settings.default_preset),
+            top_k=raw.get("top_k") or self.settings.top_k,
+        )
+
+    def submit(self, data: bytes, raw: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
+        """Validate, resolve and start a job; the same idempotency key and body give the same job."""
+        image = self.validate(data)
+        options = self.resolve_options(raw, image)
+        stored = StoredImage(image.sha256, image.png, image.width, image.height)
+        if idempotency_key:
+            return self._submit_once(idempotency_key, stored, options)
+        return start_job(self.celery, self.store, stored, options, self.settings.cache_enabled)
+
+    def _submit_once(self, key: str, image: StoredImage, options: JobOptions) -> dict[str, Any]:
+        job_id = new_job_id()
+        digest = content_key(image.sha256, options.cache_material(), {})
+        try:
+            earlier = self.store.claim_idempotency_key(key, digest, job_id)
+        except IdempotencyConflict as exc:
+            raise ApiError(422, "idempotency_conflict", "Idempotency-Key was used with a different request") from exc
+        if earlier is not None:
+            # The first request may still be writing its record: give it a moment.
+            for _ in range(100):
+                job = self.store.get_job(earlier)
+                if job is not None:
+                    return job
+                time.sleep(0.01)
+        return start_job(self.celery, self.store, image, options, self.settings.cache_enabled, job_id)
+
+
+def decide_mode(image: ValidatedImage) -> Mode:
+    """``auto`` mode: one ink run with a glyph-like aspect is a character, anything else text."""
+    gray = dark_ink_on_light(to_gray(decode_png(image.png)))
+    glyph = crop_to_ink(gray, margin_ratio=0.0, min_margin=1)
+    if glyph is None:
+        return "char"
+    height, width = glyph.shape
+    return "char" if ink_runs(glyph) == 1 and width <= 1.6 * height else "text"
+
+
+def service() -> Service:
+    """The current app's :class:`Service`."""
+    found: Service = current_app.extensions["ocr"]
+    return found

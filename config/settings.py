@@ -1,0 +1,90 @@
+"""One typed settings object built from ``OCR_*`` environment variables.
+
+Read once per process through :func:`get_settings`; everything else receives the values it needs.
+List values are comma-separated (``OCR_ENGINES=tesseract,easyocr``); mappings are JSON.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+VotingMethod = Literal["weighted", "confidence", "majority"]
+
+
+class Settings(BaseSettings):
+    """Every setting of the service, with its default. Environment variables use the OCR_ prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="OCR_", frozen=True, extra="ignore")
+
+    # Redis and Celery
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    broker_url: str = ""
+    result_backend: str = ""
+    visibility_timeout_s: int = Field(3600, ge=1)
+    task_soft_time_limit_s: float = Field(60.0, gt=0)
+    task_time_limit_s: float = Field(90.0, gt=0)
+    worker_max_tasks_per_child: int = Field(1000, ge=1)
+    worker_max_memory_per_child_kb: int = Field(0, ge=0)
+
+    # Engines
+    engines: Annotated[list[str], NoDecode] = ["tesseract"]
+    engine_plugins: dict[str, str] = {}
+    tessdata_path: Path = Path("/usr/share/tesseract-ocr/5/tessdata")
+    tesseract_lang: str = "eng"
+    top_k: int = Field(5, ge=1, le=20)
+
+    # Ensemble
+    default_method: VotingMethod = "weighted"
+    default_preset: str = "general"
+    presets_file: Path = ROOT / "config" / "presets.json"
+
+    # Input limits
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1)
+    max_image_pixels: int = Field(40_000_000, ge=1)
+    max_batch_images: int = Field(64, ge=1)
+
+    # Storage and cache
+    image_ttl_s: int = Field(24 * 3600, ge=1)
+    result_ttl_s: int = Field(24 * 3600, ge=1)
+    cache_enabled: bool = True
+    sync_timeout_s: float = Field(60.0, gt=0)
+    worker_stale_after_s: float = Field(10.0, gt=0)
+
+    @field_validator("engines", mode="before")
+    @classmethod
+    def _split_engines(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> Settings:
+        if self.task_time_limit_s <= self.task_soft_time_limit_s:
+            raise ValueError("OCR_TASK_TIME_LIMIT_S must be above OCR_TASK_SOFT_TIME_LIMIT_S")
+        if self.visibility_timeout_s <= self.task_time_limit_s:
+            raise ValueError("OCR_VISIBILITY_TIMEOUT_S must be above OCR_TASK_TIME_LIMIT_S")
+        if not self.engines:
+            raise ValueError("OCR_ENGINES must name at least one engine")
+        return self
+
+    @property
+    def celery_broker_url(self) -> str:
+        """The broker URL (defaults to the Redis URL)."""
+        return self.broker_url or self.redis_url
+
+    @property
+    def celery_result_backend(self) -> str:
+        """The Celery result backend, needed by chords (defaults to the Redis URL)."""
+        return self.result_backend or self.redis_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,161 @@
+"""Tesseract through tesserocr, in process: psm 10 for characters, psm 7 for words and lines.
+
+tesserocr's ``PyTessBaseAPI`` is not thread-safe and holds native memory, so each worker process
+owns one instance per page-segmentation mode, created after the fork.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+
+from engines.base import (
+    CharCandidate,
+    CharResult,
+    Crop,
+    Engine,
+    EngineFailure,
+    EngineUnavailable,
+    TextResult,
+)
+from engines.preprocess import crop_to_ink, dark_ink_on_light, limit_height, to_gray
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+# Tesseract returned nothing on tall thin-stroke lines that it read once shrunk (ENGINES.md).
+MAX_LINE_HEIGHT = 96
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+class TesseractEngine(Engine):
+    """Tesseract 5 LSTM via tesserocr; ranked alternatives from ``lstm_choice_mode=2``."""
+
+    name = "tesseract"
+
+    def __init__(self, tessdata_path: Path, lang: str = "eng") -> None:
+        try:
+            import tesserocr
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise EngineUnavailable(f"tesserocr is not installed ({exc}); pip install tesserocr") from exc
+        traineddata = tessdata_path / f"{lang}.traineddata"
+        if not traineddata.is_file():
+            raise EngineUnavailable(
+                f"{traineddata} not found; apt-get install tesseract-ocr-{lang} or set OCR_TESSDATA_PATH"
+            )
+        self._tesserocr: Any = tesserocr
+        path = str(tessdata_path) + "/"
+        self._char_api = tesserocr.PyTessBaseAPI(path=path, lang=lang, psm=tesserocr.PSM.SINGLE_CHAR)
+        self._char_api.SetVariable("lstm_choice_mode", "2")
+        self._line_api = tesserocr.PyTessBaseAPI(path=path, lang=lang, psm=tesserocr.PSM.SINGLE_LINE)
+        library = tesserocr.tesseract_version().split()[1]
+        self._version = f"tesseract-{library}/{lang}-{_file_digest(traineddata)}"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TesseractEngine:
+        """Build from ``OCR_TESSDATA_PATH`` and ``OCR_TESSERACT_LANG``."""
+        return cls(settings.tessdata_path, settings.tesseract_lang)
+
+    @property
+    def model_version(self) -> str:
+        """Library version plus the digest of the traineddata file."""
+        return self._version
+
+    def recognize_chars(self, crops: Sequence[Crop], top_k: int = 5) -> list[CharResult]:
+        """Read each crop as one character; alternatives come from the LSTM choice iterator."""
+        return [self._recognize_char(crop, top_k) for crop in crops]
+
+    def recognize_text(self, crops: Sequence[Crop]) -> list[TextResult]:
+        """Read each crop as one line of text, with a confidence per character."""
+        return [self._recognize_line(crop) for crop in crops]
+
+    def close(self) -> None:
+        """Free both native Tesseract handles."""
+        self._char_api.End()
+        self._line_api.End()
+
+    def _recognize_char(self, crop: Crop, top_k: int) -> CharResult:
+        started = time.perf_counter()
+        glyph = crop_to_ink(dark_ink_on_light(to_gray(crop)))
+        candidates: list[CharCandidate] = []
+        if glyph is not None:
+            candidates = self._ranked_choices(Image.fromarray(glyph))[:top_k]
+        return CharResult(self.name, self._version, tuple(candidates), _ms_since(started))
+
+    def _ranked_choices(self, image: Image.Image) -> list[CharCandidate]:
+        api, tess = self._char_api, self._tesserocr
+        try:
+            api.SetImage(image)
+            api.Recognize()
+        except RuntimeError as exc:
+            raise EngineFailure(f"tesseract failed: {exc}") from exc
+        level = tess.RIL.SYMBOL
+        best: dict[str, float] = {}
+        # psm 10 sometimes answers one glyph twice ('Vv'): only the first symbol is the answer.
+        for symbol in _first(tess.iterate_level(api.GetIterator(), level)):
+            top_text = symbol.GetUTF8Text(level) or ""
+            if top_text:
+                best[top_text] = symbol.Confidence(level) / 100.0
+            for choice in symbol.GetChoiceIterator():
+                char, confidence = choice.GetUTF8Text(), choice.Confidence() / 100.0
+                if char and confidence > best.get(char, -1.0):
+                    best[char] = confidence
+        ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+        return [CharCandidate(char, _unit(conf)) for char, conf in ranked]
+
+    def _recognize_line(self, crop: Crop) -> TextResult:
+        started = time.perf_counter()
+        line = crop_to_ink(dark_ink_on_light(to_gray(crop)), margin_ratio=0.1)
+        text, confidences = "", list[float]()
+        if line is not None:
+            text, confidences = self._read_line(Image.fromarray(limit_height(line, MAX_LINE_HEIGHT)))
+        return TextResult(self.name, self._version, text, tuple(confidences), _ms_since(started))
+
+    def _read_line(self, image: Image.Image) -> tuple[str, list[float]]:
+        api, tess = self._line_api, self._tesserocr
+        try:
+            api.SetImage(image)
+            api.Recognize()
+        except RuntimeError as exc:
+            raise EngineFailure(f"tesseract failed: {exc}") from exc
+        symbol_level, word_level = tess.RIL.SYMBOL, tess.RIL.WORD
+        chars: list[str] = []
+        confidences: list[float] = []
+        iterator = api.GetIterator()
+        if iterator is None:
+            return "", []
+        for symbol in tess.iterate_level(iterator, symbol_level):
+            text = symbol.GetUTF8Text(symbol_level) or ""
+            if not text:
+                continue
+            confidence = _unit(symbol.Confidence(symbol_level) / 100.0)
+            if chars and symbol.IsAtBeginningOf(word_level):
+                # A space is as certain as the word it opens.
+                chars.append(" ")
+                confidences.append(_unit(symbol.Confidence(word_level) / 100.0))
+            for char in text:
+                chars.append(char)
+                confidences.append(confidence)
+        return "".join(chars), confidences
+
+
+def _first(items: Iterator[Any]) -> list[Any]:
+    for item in items:
+        return [item]
+    return []
+
+
+def _unit(value: float) -> float:
+    return min(1.0, max(0.0, float(value)))
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000.0, 3)

@@ -1,0 +1,273 @@
+"""Combining several engines' readings of one crop into a single answer.
+
+Three rules, the same for single characters and for each slot of a text alignment:
+
+* ``majority``: each engine's top-1 counts 1;
+* ``weighted``: each engine's top-1 counts the engine's weight;
+* ``confidence``: every alternative an engine gives counts ``weight x confidence`` (for text,
+  the one symbol the engine put in the slot, with :data:`~ensemble.alignment.EPSILON` counting
+  the engine's empty-entry confidence).
+
+An engine missing from ``weights`` has weight 1.0.
+
+**Winner confidence.** For ``confidence``: the winner's score divided by the summed weight of
+the engines that voted (so it is the weighted mean probability the engines gave the winner,
+in [0, 1]). For ``majority`` and ``weighted``: the winner's share of the vote (score / total
+score) times the mean confidence that the engines voting for it gave it.
+
+**Ties** (scores compared to 9 decimal places) are broken, in order, by: the higher summed
+confidence the engines gave the symbol (over the alternatives the rule counts); then the
+highest-ranked engine that proposed it, engines ranked by weight descending, then by name;
+then the symbol itself, lexicographically (so EPSILON, the empty string, comes first).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+from engines.base import CharResult, TextResult
+from ensemble.alignment import align
+
+Method = Literal["weighted", "confidence", "majority"]
+METHODS: tuple[Method, ...] = get_args(Method)
+DEFAULT_WEIGHT = 1.0
+_PLACES = 9
+
+
+@dataclass(frozen=True)
+class CharVote:
+    """The ensemble's reading of one character crop.
+
+    ``character`` is "" when no engine saw anything; ``top`` holds ``(char, score)`` best
+    first with scores normalised by the total score; ``agreement`` is True when every engine
+    that gave a top-1 gave the same one; ``engines`` are the engines that voted.
+    """
+
+    character: str
+    confidence: float
+    top: tuple[tuple[str, float], ...]
+    method: Method
+    agreement: bool
+    engines: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return {
+            "character": self.character,
+            "confidence": self.confidence,
+            "top": [[char, score] for char, score in self.top],
+            "method": self.method,
+            "agreement": self.agreement,
+            "engines": list(self.engines),
+        }
+
+
+@dataclass(frozen=True)
+class TextVote:
+    """The ensemble's reading of one word or line crop.
+
+    ``confidence`` is the mean of ``char_confidences`` (0 for empty text); ``agreement`` is
+    the share of alignment slots on which all hypotheses agreed (1.0 for a single one).
+    """
+
+    text: str
+    confidence: float
+    char_confidences: tuple[float, ...]
+    method: Method
+    agreement: float
+    engines: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return {
+            "text": self.text,
+            "confidence": self.confidence,
+            "char_confidences": list(self.char_confidences),
+            "method": self.method,
+            "agreement": self.agreement,
+            "engines": list(self.engines),
+        }
+
+
+@dataclass(frozen=True)
+class _Ballot:
+    """One engine's say in one vote: its alternatives, best first."""
+
+    engine: str
+    weight: float
+    rank: int
+    choices: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """Result of one tally: winner (None when nobody voted), its confidence, the ranking."""
+
+    winner: str | None
+    confidence: float
+    ranking: tuple[tuple[str, float], ...]
+
+
+def vote_chars(
+    results: Sequence[CharResult],
+    weights: Mapping[str, float],
+    method: Method,
+    top_k: int = 5,
+) -> CharVote:
+    """Vote on one character crop read by several engines (rules in the module docstring).
+
+    Engines with no candidates take no part. Raises ValueError on an empty ``results``,
+    an unknown ``method``, a negative ``top_k`` or a negative weight.
+    """
+    _check_inputs(results, method)
+    if top_k < 0:
+        raise ValueError(f"top_k must be >= 0, got {top_k}")
+    ranks = _engine_ranks([r.engine for r in results], weights)
+    ballots = [
+        _Ballot(
+            engine=r.engine,
+            weight=_weight_of(r.engine, weights),
+            rank=ranks[r.engine],
+            choices=tuple((c.char, c.confidence) for c in r.candidates),
+        )
+        for r in results
+        if r.candidates
+    ]
+    outcome = _tally(ballots, method)
+    top_ones = {ballot.choices[0][0] for ballot in ballots}
+    return CharVote(
+        character=outcome.winner or "",
+        confidence=outcome.confidence,
+        top=outcome.ranking[:top_k],
+        method=method,
+        agreement=len(top_ones) <= 1,
+        engines=tuple(ballot.engine for ballot in ballots),
+    )
+
+
+def vote_text(results: Sequence[TextResult], weights: Mapping[str, float], method: Method) -> TextVote:
+    """ROVER: align the engines' readings (:func:`ensemble.alignment.align`), vote per slot.
+
+    A slot won by EPSILON emits nothing. Engines with empty text still vote (EPSILON in every
+    slot). Raises ValueError on an empty ``results``, an unknown ``method`` or a negative
+    weight.
+    """
+    _check_inputs(results, method)
+    engines = [r.engine for r in results]
+    ranks = _engine_ranks(engines, weights)
+    slots = align([_hypothesis(result) for result in results])
+    chars: list[str] = []
+    confidences: list[float] = []
+    for slot in slots:
+        ballots = [
+            _Ballot(engine, _weight_of(engine, weights), ranks[engine], (entry,))
+            for engine, entry in zip(engines, slot.entries, strict=True)
+        ]
+        outcome = _tally(ballots, method)
+        if outcome.winner:
+            chars.append(outcome.winner)
+            confidences.append(outcome.confidence)
+    unanimous = sum(1 for slot in slots if slot.unanimous)
+    return TextVote(
+        text="".join(chars),
+        confidence=sum(confidences) / len(confidences) if confidences else 0.0,
+        char_confidences=tuple(confidences),
+        method=method,
+        agreement=unanimous / len(slots) if slots and len(results) > 1 else 1.0,
+        engines=tuple(engines),
+    )
+
+
+def _hypothesis(result: TextResult) -> list[tuple[str, float]]:
+    """A text reading as the ``(char, confidence)`` pairs that alignment takes."""
+    return list(zip(result.text, result.char_confidences, strict=True))
+
+
+def _check_inputs(results: Sequence[object], method: str) -> None:
+    """Reject an empty result list and an unknown method."""
+    if not results:
+        raise ValueError("cannot vote on an empty list of results")
+    if method not in METHODS:
+        raise ValueError(f"unknown voting method {method!r}; expected one of {METHODS}")
+
+
+def _weight_of(engine: str, weights: Mapping[str, float]) -> float:
+    """The engine's weight (1.0 when absent); negative or non-finite weights are refused."""
+    weight = float(weights.get(engine, DEFAULT_WEIGHT))
+    if not math.isfinite(weight) or weight < 0:
+        raise ValueError(f"engine {engine!r}: weight must be finite and >= 0: {weight}")
+    return weight
+
+
+def _engine_ranks(
+    engines: Sequence[str],
+    weights: Mapping[str, float],
+) -> dict[str, int]:
+    """Rank of each engine name: by weight descending, then by name (0 is the strongest)."""
+    names = sorted(set(engines), key=lambda name: (-_weight_of(name, weights), name))
+    return {name: rank for rank, name in enumerate(names)}
+
+
+def _counted_choices(ballot: _Ballot, method: Method) -> list[tuple[str, float]]:
+    """The alternatives the rule counts: top-1 only, or (for ``confidence``) each distinct one."""
+    if method != "confidence":
+        return list(ballot.choices[:1])
+    best: dict[str, float] = {}
+    for symbol, confidence in ballot.choices:
+        best[symbol] = max(confidence, best.get(symbol, confidence))
+    return list(best.items())
+
+
+def _ballot_score(ballot: _Ballot, confidence: float, method: Method) -> float:
+    """What one counted alternative adds to its symbol's score."""
+    if method == "majority":
+        return 1.0
+    if method == "weighted":
+        return ballot.weight
+    return ballot.weight * confidence
+
+
+def _tally(ballots: Sequence[_Ballot], method: Method) -> _Outcome:
+    """Score every symbol, rank them with the tie rule, and rate the winner."""
+    scores: dict[str, float] = {}
+    support: dict[str, list[float]] = {}
+    best_rank: dict[str, int] = {}
+    ballots = sorted(ballots, key=lambda b: b.rank)  # a fixed order for float sums
+    for ballot in ballots:
+        for symbol, confidence in _counted_choices(ballot, method):
+            points = _ballot_score(ballot, confidence, method)
+            scores[symbol] = scores.get(symbol, 0.0) + points
+            support.setdefault(symbol, []).append(confidence)
+            best_rank[symbol] = min(ballot.rank, best_rank.get(symbol, ballot.rank))
+    if not scores:
+        return _Outcome(None, 0.0, ())
+    ordered = sorted(
+        scores,
+        key=lambda s: (
+            -round(scores[s], _PLACES),
+            -round(sum(support[s]), _PLACES),
+            best_rank[s],
+            s,
+        ),
+    )
+    total = sum(scores.values())
+    ranking = tuple((s, scores[s] / total if total > 0 else 0.0) for s in ordered)
+    winner = ordered[0]
+    if method == "confidence":
+        voting_weight = sum(ballot.weight for ballot in ballots)
+        confidence = scores[winner] / voting_weight if voting_weight > 0 else 0.0
+    else:
+        backing = support[winner]
+        confidence = ranking[0][1] * sum(backing) / len(backing)
+    return _Outcome(winner, _clamp(confidence), ranking)
+
+
+def _clamp(value: float) -> float:
+    """Clip to [0, 1] (guards against rounding and out-of-range engine confidences)."""
+    return min(1.0, max(0.0, value))
+
+
+__all__ = ["METHODS", "CharVote", "Method", "TextVote", "vote_chars", "vote_text"]

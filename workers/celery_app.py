@@ -1,0 +1,49 @@
+"""The Celery application, built from the settings: one queue per engine plus ``combine``.
+
+Start a worker with ``celery -A workers.celery_app worker -Q engine.tesseract,combine``
+(or ``ocr worker``).
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from config.settings import Settings, get_settings
+from engines.registry import queue_for
+
+COMBINE_QUEUE = "combine"
+
+
+def create_celery(settings: Settings) -> Celery:
+    """Build the Celery app with the reliability settings the job contract depends on."""
+    app = Celery("ocr", include=["workers.tasks", "workers.presence"])
+    queues = [Queue(queue_for(name)) for name in settings.engines] + [Queue(COMBINE_QUEUE)]
+    transport_options = {"visibility_timeout": settings.visibility_timeout_s}
+    app.conf.update(
+        broker_url=settings.celery_broker_url,
+        result_backend=settings.celery_result_backend,
+        broker_transport_options=transport_options,
+        result_backend_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_queues=queues,
+        task_default_queue=COMBINE_QUEUE,
+        task_create_missing_queues=False,
+        # A job whose worker dies mid-task is redelivered, not lost.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_soft_time_limit=settings.task_soft_time_limit_s,
+        task_time_limit=settings.task_time_limit_s,
+        worker_prefetch_multiplier=1,
+        worker_max_tasks_per_child=settings.worker_max_tasks_per_child,
+        worker_max_memory_per_child=settings.worker_max_memory_per_child_kb or None,
+        result_expires=settings.result_ttl_s,
+        worker_send_task_events=False,
+    )
+    return app
+
+
+celery_app = create_celery(get_settings())

@@ -1,0 +1,45 @@
+"""The options a job runs with, resolved by the API before the job is queued."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Mode = Literal["char", "text"]
+RequestedMode = Literal["char", "text", "auto"]
+Method = Literal["weighted", "confidence", "majority"]
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """Resolved options: ``mode`` is never ``auto`` here (the API decided it from the image)."""
+
+    mode: Mode
+    engines: tuple[str, ...]
+    method: Method
+    weights: dict[str, float]
+    requested_mode: RequestedMode = "auto"
+    preset: str | None = None
+    top_k: int = 5
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def cache_material(self) -> dict[str, Any]:
+        """Everything in the options that can change a result (part of the content key)."""
+        return {
+            "mode": self.mode,
+            "engines": sorted(self.engines),
+            "method": self.method,
+            "weights": {name: self.weights.get(name, 1.0) for name in sorted(self.engines)},
+            "top_k": self.top_k,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, as stored in the job record."""
+        data = asdict(self)
+        data["engines"] = list(self.engines)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobOptions:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{**data, "engines": tuple(data["engines"])})

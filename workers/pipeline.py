@@ -1,0 +1,90 @@
+"""Starting a job: store the image once, write the job record, answer from the cache or queue a chord."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery, chord
+
+from engines.registry import queue_for
+from workers.celery_app import COMBINE_QUEUE
+from workers.options import JobOptions
+from workers.store import JobStore, content_key, now_iso
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """What the pipeline needs of a validated upload."""
+
+    sha256: str
+    png: bytes
+    width: int
+    height: int
+
+
+def new_job_id() -> str:
+    """A fresh, unguessable job id."""
+    return uuid.uuid4().hex
+
+
+def lookup_key(store: JobStore, image_sha256: str, options: JobOptions) -> str | None:
+    """The content key for the engines' current model versions, or None if any is unknown."""
+    info = store.engine_info(list(options.engines))
+    versions: dict[str, str] = {}
+    for name in options.engines:
+        engine = info.get(name)
+        if not engine or not engine.get("available") or not engine.get("model_version"):
+            return None
+        versions[name] = engine["model_version"]
+    return content_key(image_sha256, options.cache_material(), versions)
+
+
+def start_job(
+    celery_app: Celery,
+    store: JobStore,
+    image: StoredImage,
+    options: JobOptions,
+    use_cache: bool,
+    job_id: str | None = None,
+) -> dict[str, Any]:
+    """Create a job and return its record; a cache hit finishes it at once without any engine."""
+    job_id = job_id or new_job_id()
+    record = {
+        "status": "queued",
+        "options": options.to_dict(),
+        "image_sha256": image.sha256,
+        "image_size": [image.width, image.height],
+        "submitted_epoch": time.time(),
+        "cacheable": use_cache,
+        "cached": False,
+    }
+    key = lookup_key(store, image.sha256, options) if use_cache else None
+    cached = store.get_cached(key) if key else None
+    if cached is not None:
+        done = {"status": "succeeded", "cached": True, "result": cached, "finished_at": now_iso()}
+        store.create_job(job_id, {**record, **done})
+        return _required(store.get_job(job_id))
+    store.put_image(image.sha256, image.png)
+    store.create_job(job_id, record)
+    _queue_chord(celery_app, job_id, image.sha256, options)
+    return _required(store.get_job(job_id))
+
+
+def _queue_chord(celery_app: Celery, job_id: str, image_sha256: str, options: JobOptions) -> None:
+    recognize = celery_app.signature("ocr.recognize")
+    header = [
+        recognize.clone(args=(job_id, name, image_sha256, options.mode, options.top_k)).set(queue=queue_for(name))
+        for name in options.engines
+    ]
+    callback = celery_app.signature("ocr.combine", kwargs={"job_id": job_id}).set(queue=COMBINE_QUEUE)
+    errback = celery_app.signature("ocr.job_failed", kwargs={"job_id": job_id}).set(queue=COMBINE_QUEUE)
+    chord(header)(callback.on_error(errback))
+
+
+def _required(job: dict[str, Any] | None) -> dict[str, Any]:
+    if job is None:
+        raise RuntimeError("the job record vanished right after it was written")
+    return job

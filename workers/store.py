@@ -1,0 +1,193 @@
+"""Job records, stored images, the result cache, idempotency keys and worker presence, on Redis.
+
+Keys (all under the ``ocr:`` prefix, each with a TTL):
+    image:<sha256>      normalised PNG of an upload, stored once per distinct image
+    job:<id>            hash: status, timestamps, options, result or error (JSON fields)
+    cache:<content key> a finished result, reused by identical later jobs
+    idem:<key>          the job created for an Idempotency-Key, with the request's digest
+    engine:<name>       model version and availability, published by worker processes
+    worker:<hostname>   the queues a live worker consumes (refreshed on each heartbeat)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import redis
+from PIL import Image
+
+PREFIX = "ocr:"
+JOB_STATUSES = ("queued", "running", "succeeded", "failed")
+
+
+def now_iso() -> str:
+    """The current UTC time as an ISO 8601 string with milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def content_key(image_sha256: str, options: dict[str, Any], model_versions: dict[str, str]) -> str:
+    """The cache key of a job: the image digest, its options and the versions of the engines used."""
+    material = json.dumps(
+        {"image": image_sha256, "options": options, "versions": model_versions},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def decode_png(png: bytes) -> npt.NDArray[np.uint8]:
+    """Decode a normalised PNG (written by the API after validation) into a uint8 array."""
+    with Image.open(io.BytesIO(png)) as image:
+        mode = "RGB" if image.mode == "RGB" else "L"
+        return np.asarray(image.convert(mode), dtype=np.uint8)
+
+
+class IdempotencyConflict(Exception):
+    """An Idempotency-Key reused with a different request body."""
+
+
+@dataclass
+class JobStore:
+    """All the service's state on Redis; shared by the API and the workers."""
+
+    client: redis.Redis
+    image_ttl_s: int
+    result_ttl_s: int
+
+    @classmethod
+    def from_url(cls, url: str, image_ttl_s: int, result_ttl_s: int) -> JobStore:
+        """Connect to the Redis at ``url`` (connections are opened lazily)."""
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        return cls(client, image_ttl_s, result_ttl_s)
+
+    def ping(self) -> bool:
+        """True when Redis answers."""
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
+    # Images
+    def put_image(self, sha256: str, png: bytes) -> None:
+        """Store an image once; storing it again only refreshes its TTL."""
+        key = f"{PREFIX}image:{sha256}"
+        if not self.client.set(key, png, ex=self.image_ttl_s, nx=True):
+            self.client.expire(key, self.image_ttl_s)
+
+    def get_image(self, sha256: str) -> bytes | None:
+        """The stored PNG, or None when it expired."""
+        value = self.client.get(f"{PREFIX}image:{sha256}")
+        return bytes(value) if value is not None else None
+
+    # Jobs
+    def create_job(self, job_id: str, fields: dict[str, Any]) -> None:
+        """Write a new job record (fields are JSON-encoded)."""
+        self._write_job(job_id, {"id": job_id, "created_at": now_iso(), **fields})
+
+    def mark_running(self, job_id: str) -> None:
+        """Move a queued job to running (a no-op for jobs already further along)."""
+        key = self._job_key(job_id)
+        if self.client.hget(key, "status") == b'"queued"':
+            self.client.hset(key, mapping={"status": '"running"', "started_at": json.dumps(now_iso())})
+
+    def finish_job(self, job_id: str, result: dict[str, Any]) -> None:
+        """Record a successful result."""
+        self._write_job(job_id, {"status": "succeeded", "finished_at": now_iso(), "result": result})
+
+    def fail_job(self, job_id: str, code: str, message: str) -> None:
+        """Record why a job failed."""
+        error = {"code": code, "message": message}
+        self._write_job(job_id, {"status": "failed", "finished_at": now_iso(), "error": error})
+
+    def get_job(self, job_id: str) -> dict[str, Any] | None:
+        """The job record with its JSON fields decoded, or None when unknown or expired."""
+        raw = self.client.hgetall(self._job_key(job_id))
+        if not raw:
+            return None
+        return {key.decode(): json.loads(value) for key, value in raw.items()}
+
+    def wait_for_job(self, job_id: str, timeout_s: float) -> dict[str, Any] | None:
+        """Poll until the job is finished or ``timeout_s`` passes; return the last record seen."""
+        deadline = time.monotonic() + timeout_s
+        delay = 0.002
+        while True:
+            job = self.get_job(job_id)
+            if job is None or job["status"] in ("succeeded", "failed"):
+                return job
+            if time.monotonic() >= deadline:
+                return job
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.05)
+
+    # Cache
+    def get_cached(self, key: str) -> dict[str, Any] | None:
+        """A cached result for a content key, or None."""
+        value = self.client.get(f"{PREFIX}cache:{key}")
+        return json.loads(value) if value is not None else None
+
+    def put_cached(self, key: str, result: dict[str, Any]) -> None:
+        """Cache a finished result under its content key."""
+        self.client.set(f"{PREFIX}cache:{key}", json.dumps(result), ex=self.result_ttl_s)
+
+    # Idempotency
+    def claim_idempotency_key(self, key: str, request_digest: str, job_id: str) -> str | None:
+        """Bind ``key`` to ``job_id``; return the earlier job id if the key was already used.
+
+        Raises :class:`IdempotencyConflict` when the key was used with a different request.
+        """
+        redis_key = f"{PREFIX}idem:{hashlib.sha256(key.encode()).hexdigest()}"
+        record = json.dumps({"job_id": job_id, "digest": request_digest})
+        if self.client.set(redis_key, record, ex=self.result_ttl_s, nx=True):
+            return None
+        existing = self.client.get(redis_key)
+        if existing is None:  # expired between the two calls: take it over
+            self.client.set(redis_key, record, ex=self.result_ttl_s)
+            return None
+        earlier = json.loads(existing)
+        if earlier["digest"] != request_digest:
+            raise IdempotencyConflict(key)
+        return str(earlier["job_id"])
+
+    # Engines and workers
+    def publish_engine(self, name: str, info: dict[str, Any]) -> None:
+        """Record an engine's model version and availability as seen by a worker process."""
+        self.client.set(f"{PREFIX}engine:{name}", json.dumps(info), ex=self.result_ttl_s)
+
+    def engine_info(self, names: list[str]) -> dict[str, dict[str, Any] | None]:
+        """What workers last published about each engine (None where nothing was published)."""
+        values = self.client.mget([f"{PREFIX}engine:{name}" for name in names]) if names else []
+        return {name: (json.loads(v) if v else None) for name, v in zip(names, values, strict=True)}
+
+    def publish_worker(self, hostname: str, queues: list[str], ttl_s: float) -> None:
+        """Announce a live worker and its queues until ``ttl_s`` passes without a refresh."""
+        record = json.dumps({"hostname": hostname, "queues": queues, "seen_at": now_iso()})
+        self.client.set(f"{PREFIX}worker:{hostname}", record, px=int(ttl_s * 1000))
+
+    def remove_worker(self, hostname: str) -> None:
+        """Forget a worker that shut down cleanly."""
+        self.client.delete(f"{PREFIX}worker:{hostname}")
+
+    def live_workers(self) -> list[dict[str, Any]]:
+        """Every worker whose announcement has not expired."""
+        keys = list(self.client.scan_iter(match=f"{PREFIX}worker:*", count=100))
+        values = self.client.mget(keys) if keys else []
+        return [json.loads(value) for value in values if value]
+
+    def _job_key(self, job_id: str) -> str:
+        return f"{PREFIX}job:{job_id}"
+
+    def _write_job(self, job_id: str, fields: dict[str, Any]) -> None:
+        key = self._job_key(job_id)
+        encoded = {name: json.dumps(value) for name, value in fields.items()}
+        with self.client.pipeline() as pipe:
+            pipe.hset(key, mapping=encoded)
+            pipe.expire(key, self.result_ttl_s)
+            pipe.execute()
