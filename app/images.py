@@ -104,9 +104,10 @@ def _to_8bit_gray(image: Image.Image) -> Image.Image:
     if image.mode in ("1", "L"):
         return image.convert("L")
     values = np.asarray(image, dtype=np.float64)
-    # 16-bit and float images: map the type's full range onto 0-255.
+    # 16-bit and float images: map the type's full range onto 0-255. Only 32-bit "I" has no fixed
+    # range: there values up to 255 are taken as 8-bit data (a dark 16-bit image must stay dark).
     top = 1.0 if image.mode == "F" and values.max(initial=0) <= 1.0 else 65535.0
-    if image.mode != "F" and values.max(initial=0) <= 255:
+    if image.mode == "I" and values.max(initial=0) <= 255:
         top = 255.0
     scaled = np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return Image.fromarray(scaled, mode="L")

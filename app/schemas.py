@@ -34,6 +34,7 @@ class OptionsFields(Schema):
         metadata={"description": "engine -> weight; overrides preset"},
     )
     top_k = fields.Integer(load_default=5, validate=validators.Range(min=1, max=20))
+    cache = fields.Boolean(load_default=True, metadata={"description": "false: always run the engines"})
 
 
 class JobJsonIn(OptionsFields):
@@ -52,6 +53,7 @@ class JobFormIn(Schema):
     preset = fields.String()
     weights = fields.String(metadata={"description": 'JSON object, e.g. {"tesseract": 1.0}'})
     top_k = fields.Integer(validate=validators.Range(min=1, max=20))
+    cache = fields.Boolean()
 
 
 class BatchJsonIn(OptionsFields):

@@ -58,11 +58,12 @@ class Service:
         image = self.validate(data)
         options = self.resolve_options(raw, image)
         stored = StoredImage(image.sha256, image.png, image.width, image.height)
+        use_cache = self.settings.cache_enabled and raw.get("cache", True)
         if idempotency_key:
-            return self._submit_once(idempotency_key, stored, options)
-        return start_job(self.celery, self.store, stored, options, self.settings.cache_enabled)
+            return self._submit_once(idempotency_key, stored, options, use_cache)
+        return start_job(self.celery, self.store, stored, options, use_cache)
 
-    def _submit_once(self, key: str, image: StoredImage, options: JobOptions) -> dict[str, Any]:
+    def _submit_once(self, key: str, image: StoredImage, options: JobOptions, use_cache: bool) -> dict[str, Any]:
         job_id = new_job_id()
         digest = content_key(image.sha256, options.cache_material(), {})
         try:
@@ -76,7 +77,7 @@ class Service:
                 if job is not None:
                     return job
                 time.sleep(0.01)
-        return start_job(self.celery, self.store, image, options, self.settings.cache_enabled, job_id)
+        return start_job(self.celery, self.store, image, options, use_cache, job_id)
 
 
 def decide_mode(image: ValidatedImage) -> Mode:

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     broker_url: str = ""
     result_backend: str = ""
     visibility_timeout_s: int = Field(3600, ge=1)
+    unacked_restore_interval_s: float = Field(10.0, gt=0)
     task_soft_time_limit_s: float = Field(60.0, gt=0)
     task_time_limit_s: float = Field(90.0, gt=0)
     worker_max_tasks_per_child: int = Field(1000, ge=1)

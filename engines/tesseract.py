@@ -101,7 +101,7 @@ class TesseractEngine(Engine):
         best: dict[str, float] = {}
         # psm 10 sometimes answers one glyph twice ('Vv'): only the first symbol is the answer.
         for symbol in _first(tess.iterate_level(api.GetIterator(), level)):
-            top_text = symbol.GetUTF8Text(level) or ""
+            top_text = _symbol_text(symbol, level)
             if top_text:
                 best[top_text] = symbol.Confidence(level) / 100.0
             for choice in symbol.GetChoiceIterator():
@@ -133,7 +133,7 @@ class TesseractEngine(Engine):
         if iterator is None:
             return "", []
         for symbol in tess.iterate_level(iterator, symbol_level):
-            text = symbol.GetUTF8Text(symbol_level) or ""
+            text = _symbol_text(symbol, symbol_level)
             if not text:
                 continue
             confidence = _unit(symbol.Confidence(symbol_level) / 100.0)
@@ -145,6 +145,14 @@ class TesseractEngine(Engine):
                 chars.append(char)
                 confidences.append(confidence)
         return "".join(chars), confidences
+
+
+def _symbol_text(symbol: Any, level: Any) -> str:
+    # tesserocr raises RuntimeError("No text returned") for a symbol Tesseract left empty (noise).
+    try:
+        return str(symbol.GetUTF8Text(level) or "")
+    except RuntimeError:
+        return ""
 
 
 def _first(items: Iterator[Any]) -> list[Any]:

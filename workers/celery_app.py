@@ -19,7 +19,13 @@ def create_celery(settings: Settings) -> Celery:
     """Build the Celery app with the reliability settings the job contract depends on."""
     app = Celery("ocr", include=["workers.tasks", "workers.presence"])
     queues = [Queue(queue_for(name)) for name in settings.engines] + [Queue(COMBINE_QUEUE)]
-    transport_options = {"visibility_timeout": settings.visibility_timeout_s}
+    transport_options = {
+        "visibility_timeout": settings.visibility_timeout_s,
+        # A dead worker's unacknowledged tasks are redelivered by the next scan after the
+        # visibility timeout; scan on every tick instead of kombu's default of one tick in ten.
+        "unacked_restore_interval": settings.unacked_restore_interval_s,
+        "unacked_restore_throttle": 1,
+    }
     app.conf.update(
         broker_url=settings.celery_broker_url,
         result_backend=settings.celery_result_backend,

@@ -48,7 +48,7 @@ def recognize(job_id: str, engine_name: str, image_sha256: str, mode: str, top_k
     return {"engine": engine_name, "ok": True, "result": result.to_dict()}
 
 
-@celery_app.task(name="ocr.combine")
+@celery_app.task(name="ocr.combine", ignore_result=True)
 def combine(outputs: list[dict[str, Any]], job_id: str) -> None:
     """Vote over the engines' outputs, store the result on the job and in the cache."""
     store = job_store()
@@ -70,7 +70,7 @@ def combine(outputs: list[dict[str, Any]], job_id: str) -> None:
         store.put_cached(key, result)
 
 
-@celery_app.task(name="ocr.job_failed")
+@celery_app.task(name="ocr.job_failed", ignore_result=True)
 def job_failed(request: Any, exc: BaseException, traceback: Any, job_id: str) -> None:
     """Chord error callback: record the job as failed instead of leaving it queued forever."""
     job_store().fail_job(job_id, "internal_error", f"the job could not be completed: {exc}")

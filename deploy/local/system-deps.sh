@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Debian packages the service needs: Tesseract with English data, fonts for the tests, python venv.
+# Installs only what is missing; redis-server is added by ensure-redis.sh when no Redis answers.
+set -euo pipefail
+packages=(tesseract-ocr tesseract-ocr-eng fonts-dejavu-core python3-venv)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null \
+  || { $sudo apt-get update >/dev/null && $sudo apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }

@@ -1,0 +1,207 @@
+"""Real services for integration tests: Redis (a separate database), Celery worker processes, gunicorn."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+from PIL import Image, ImageDraw, ImageFont
+
+from config.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+REDIS_URL = os.environ.get("OCR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+PLUGINS = {
+    "broken": "tests.integration.plugin_engines:BrokenEngine",
+    "slow_tesseract": "tests.integration.plugin_engines:SlowTesseract",
+}
+ENGINES = ["tesseract", "broken", "slow_tesseract"]
+# Short limits so a killed worker's job is redelivered within seconds (visibility timeout).
+LIMITS = {
+    "OCR_TASK_SOFT_TIME_LIMIT_S": "4",
+    "OCR_TASK_TIME_LIMIT_S": "5",
+    "OCR_VISIBILITY_TIMEOUT_S": "6",
+    "OCR_UNACKED_RESTORE_INTERVAL_S": "1",
+}
+
+pytestmark = pytest.mark.integration
+
+
+def service_env() -> dict[str, str]:
+    """Environment for every process the tests start: same Redis, engines and limits."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "OCR_REDIS_URL": REDIS_URL,
+        "OCR_ENGINES": ",".join(ENGINES),
+        "OCR_ENGINE_PLUGINS": json.dumps(PLUGINS),
+        "OCR_WORKER_STALE_AFTER_S": "6",
+        **LIMITS,
+    }
+
+
+def make_settings(**overrides: object) -> Settings:
+    """Settings for an in-process app talking to the same Redis and queues as the workers."""
+    values: dict[str, object] = {
+        "redis_url": REDIS_URL,
+        "engines": ENGINES,
+        "engine_plugins": PLUGINS,
+        "task_soft_time_limit_s": 4,
+        "task_time_limit_s": 5,
+        "visibility_timeout_s": 6,
+        "sync_timeout_s": 30,
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def render_png(text: str, size: int = 36, pad: int = 12, invert: bool = False) -> bytes:
+    """A PNG of ``text`` in DejaVu Sans, black on white (or white on black)."""
+    font = ImageFont.truetype(FONT, size)
+    left, top, right, bottom = font.getbbox(text)
+    ink, paper = (255, 0) if invert else (0, 255)
+    image = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), paper)
+    ImageDraw.Draw(image).text((pad - left, pad - top), text, font=font, fill=ink)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def redis_client() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"integration tests need Redis at {REDIS_URL} (make test starts one): {exc}")
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@dataclass
+class WorkerProcess:
+    """A real Celery worker started by a test."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    killed: bool = field(default=False)
+
+    def kill_hard(self) -> None:
+        """SIGKILL the worker and its pool children at once, as an OOM killer or a crash would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.killed = True
+
+    def stop(self) -> None:
+        """Warm shutdown (SIGTERM), then SIGKILL if it lingers."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def start_worker(redis_client: redis.Redis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., WorkerProcess]]:
+    started: list[WorkerProcess] = []
+    logs = tmp_path_factory.mktemp("workers")
+
+    def start(name: str, queues: list[str], concurrency: int = 1) -> WorkerProcess:
+        log = logs / f"{name}.log"
+        command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--loglevel", "INFO",
+                   "-Q", ",".join(queues), "--hostname", f"{name}@test", "--concurrency", str(concurrency),
+                   "--without-gossip", "--without-mingle"]
+        process = subprocess.Popen(command, cwd=ROOT, env=service_env(), stdout=log.open("wb"),
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        worker = WorkerProcess(name, process, log)
+        started.append(worker)
+        _wait_for_worker(redis_client, f"{name}@test", worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def _wait_for_worker(client: redis.Redis, hostname: str, worker: WorkerProcess, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.exists(f"ocr:worker:{hostname}"):
+            return
+        if worker.process.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise RuntimeError(f"worker {hostname} did not come up:\n{worker.log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def main_worker(start_worker: Callable[..., WorkerProcess]) -> WorkerProcess:
+    """One worker serving tesseract, the broken engine and combine (two pool processes)."""
+    return start_worker("main", ["engine.tesseract", "engine.broken", "combine"], concurrency=2)
+
+
+@pytest.fixture()
+def app_client(main_worker: WorkerProcess):  # noqa: ANN201 - flask's client type
+    from app import create_app
+
+    app = create_app(make_settings())
+    app.config["TESTING"] = True
+    return app.test_client()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(main_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real API under gunicorn (gthread workers), as `make run` starts it."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("api") / "gunicorn.log"
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+               "--threads", "4", "--worker-class", "gthread", "app.wsgi:app"]
+    process = subprocess.Popen(command, cwd=ROOT, env=service_env(), stdout=log.open("wb"),
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except requests.RequestException:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
+    yield url
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=20)
+
+
+def wait_job(get: Callable[[str], dict], job_id: str, timeout: float = 30) -> dict:
+    """Poll a job until it finishes (``get`` maps a job id to its JSON)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = get(job_id)
+        if job["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.05)
