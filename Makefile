@@ -16,8 +16,9 @@ run-detached: system-deps install  ## same as run, but leave the stack running (
 stop:  ## stop what `make run` started
 	deploy/local/stop.sh
 
-test: system-deps install-dev  ## install what the tests need and run the whole suite
-	deploy/local/ensure-redis.sh
+test: install-dev  ## install what the tests need and run the whole suite
+	deploy/local/system-deps.sh test
+	VENV=$(VENV) deploy/local/ensure-redis.sh
 	$(MAKE) lint typecheck
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest
 

@@ -23,8 +23,8 @@ IDEMPOTENCY_HEADER = {
 
 
 def _converter() -> OpenAPIConverter:
-    spec = APISpec("ocr", "1", "3.0.3", plugins=[MarshmallowPlugin()])
-    return OpenAPIConverter("3.0.3", lambda schema: None, spec)
+    spec = APISpec("ocr", "1", "3.1.0", plugins=[MarshmallowPlugin()])
+    return OpenAPIConverter("3.1.0", lambda schema: None, spec)
 
 
 def _body(form: Schema, json_schema: Schema) -> dict[str, Any]:

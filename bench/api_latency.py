@@ -114,25 +114,29 @@ def main() -> None:
         for concurrency in (1, args.concurrency):
             stats = run(args.url, kind, args.requests, concurrency)
             rows.append((kind, concurrency, stats))
-            print(f"{kind:<5} c={concurrency:<2} p50 {stats['p50']:7.1f} ms  p95 {stats['p95']:7.1f} ms  "
-                  f"{stats['jobs_per_s']:6.1f} jobs/s  exact {stats['accuracy']:.1%}")
+            print(
+                f"{kind:<5} c={concurrency:<2} p50 {stats['p50']:7.1f} ms  p95 {stats['p95']:7.1f} ms  "
+                f"{stats['jobs_per_s']:6.1f} jobs/s  exact {stats['accuracy']:.1%}"
+            )
     if not args.no_record:
         record(args, rows)
 
 
 def record(args: argparse.Namespace, rows: list[tuple[str, int, dict[str, float]]]) -> None:
-    machine = f"{platform.node()}, {platform.processor() or platform.machine()}, {_cores()} cores, Python {platform.python_version()}"
+    cpu = platform.processor() or platform.machine()
+    machine = f"{platform.node()}, {cpu}, {_cores()} cores, Python {platform.python_version()}"
     lines = [
         f"\n## api_latency — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, git {git_revision()}\n",
         f"- machine: {machine}",
         f"- command: `python bench/api_latency.py --requests {args.requests} --concurrency {args.concurrency}`",
-        "- stack: `make run-detached` defaults (1 worker, concurrency 2; gunicorn 2 processes x 8 threads; Redis local)",
+        "- stack: `make run-detached` defaults (1 worker, concurrency 2; gunicorn 2 x 8 threads; local Redis)",
         "- each job: new image, `cache=false`, client polls every 2 ms; latency = submit to result in the client\n",
         "| job | clients | p50 ms | p95 ms | jobs/s | exact text |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for kind, concurrency, s in rows:
-        lines.append(f"| {kind} | {concurrency} | {s['p50']:.1f} | {s['p95']:.1f} | {s['jobs_per_s']:.1f} | {s['accuracy']:.1%} |")
+        cells = [kind, str(concurrency), f"{s['p50']:.1f}", f"{s['p95']:.1f}", f"{s['jobs_per_s']:.1f}"]
+        lines.append("| " + " | ".join([*cells, f"{s['accuracy']:.1%}"]) + " |")
     with RESULTS.open("a") as handle:
         handle.write("\n".join(lines) + "\n")
 

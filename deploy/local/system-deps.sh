@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Debian packages the service needs: Tesseract with English data, fonts for the tests, python venv.
-# Installs only what is missing; redis-server is added by ensure-redis.sh when no Redis answers.
+# Debian packages the service needs: Tesseract with English data, fonts, python venv; with the
+# argument `test`, also Chromium for the browser test of the docs page. Installs only what is missing;
+# redis-server is added by ensure-redis.sh when no Redis answers.
 set -euo pipefail
 packages=(tesseract-ocr tesseract-ocr-eng fonts-dejavu-core python3-venv)
+[ "${1:-}" = "test" ] && packages+=(chromium)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

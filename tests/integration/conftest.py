@@ -119,17 +119,40 @@ class WorkerProcess:
 
 
 @pytest.fixture(scope="session")
-def start_worker(redis_client: redis.Redis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., WorkerProcess]]:
+def start_worker(
+    redis_client: redis.Redis, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
     logs = tmp_path_factory.mktemp("workers")
 
     def start(name: str, queues: list[str], concurrency: int = 1) -> WorkerProcess:
         log = logs / f"{name}.log"
-        command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--loglevel", "INFO",
-                   "-Q", ",".join(queues), "--hostname", f"{name}@test", "--concurrency", str(concurrency),
-                   "--without-gossip", "--without-mingle"]
-        process = subprocess.Popen(command, cwd=ROOT, env=service_env(), stdout=log.open("wb"),
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.celery_app",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "-Q",
+            ",".join(queues),
+            "--hostname",
+            f"{name}@test",
+            "--concurrency",
+            str(concurrency),
+            "--without-gossip",
+            "--without-mingle",
+        ]
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=service_env(),
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         worker = WorkerProcess(name, process, log)
         started.append(worker)
         _wait_for_worker(redis_client, f"{name}@test", worker)
@@ -158,7 +181,7 @@ def main_worker(start_worker: Callable[..., WorkerProcess]) -> WorkerProcess:
 
 
 @pytest.fixture()
-def app_client(main_worker: WorkerProcess):  # noqa: ANN201 - flask's client type
+def app_client(main_worker: WorkerProcess):
     from app import create_app
 
     app = create_app(make_settings())
@@ -177,10 +200,23 @@ def live_server(main_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFac
     """The real API under gunicorn (gthread workers), as `make run` starts it."""
     port = _free_port()
     log = tmp_path_factory.mktemp("api") / "gunicorn.log"
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-               "--threads", "4", "--worker-class", "gthread", "app.wsgi:app"]
-    process = subprocess.Popen(command, cwd=ROOT, env=service_env(), stdout=log.open("wb"),
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--threads",
+        "4",
+        "--worker-class",
+        "gthread",
+        "app.wsgi:app",
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=service_env(), stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

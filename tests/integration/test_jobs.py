@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import uuid
 
 import pytest
@@ -13,12 +14,12 @@ from tests.integration.conftest import render_png, wait_job
 pytestmark = pytest.mark.integration
 
 
-def _submit(client, png: bytes, **form):  # noqa: ANN001, ANN202
-    data = {"image": (__import__("io").BytesIO(png), "image.png"), **form}
+def _submit(client, png: bytes, **form):
+    data = {"image": (io.BytesIO(png), "image.png"), **form}
     return client.post("/v1/jobs", data=data, content_type="multipart/form-data")
 
 
-def _poll(client, job_id: str) -> dict:  # noqa: ANN001
+def _poll(client, job_id: str) -> dict:
     return wait_job(lambda jid: client.get(f"/v1/jobs/{jid}").get_json(), job_id)
 
 
@@ -37,8 +38,9 @@ def test_word_job_reads_rendered_text(app_client, text: str) -> None:
 
 @pytest.mark.parametrize("char", ["A", "k", "7", "Q"])
 def test_char_job_returns_top5(app_client, char: str) -> None:
-    job = _poll(app_client, _submit(app_client, render_png(char, size=40), mode="char",
-                                    engines="tesseract").get_json()["id"])
+    job = _poll(
+        app_client, _submit(app_client, render_png(char, size=40), mode="char", engines="tesseract").get_json()["id"]
+    )
     result = job["result"]
     assert result["character"] == char
     assert 0.0 < result["confidence"] <= 1.0
@@ -54,8 +56,12 @@ def test_auto_mode_picks_char_and_text(app_client) -> None:
 
 
 def test_json_base64_submission(app_client) -> None:
-    body = {"image": base64.b64encode(render_png("base sixty four")).decode(), "mode": "text",
-            "engines": ["tesseract"], "method": "confidence"}
+    body = {
+        "image": base64.b64encode(render_png("base sixty four")).decode(),
+        "mode": "text",
+        "engines": ["tesseract"],
+        "method": "confidence",
+    }
     response = app_client.post("/v1/jobs", json=body)
     assert response.status_code == 202, response.get_json()
     job = _poll(app_client, response.get_json()["id"])
@@ -81,14 +87,26 @@ def test_second_identical_job_is_answered_from_cache(app_client, redis_client) -
 def test_idempotency_key_gives_the_same_job(app_client) -> None:
     png = render_png("idempotent")
     key = uuid.uuid4().hex
-    first = app_client.post("/v1/jobs", data={"image": (__import__("io").BytesIO(png), "a.png"), "mode": "text"},
-                            headers={"Idempotency-Key": key}, content_type="multipart/form-data")
-    again = app_client.post("/v1/jobs", data={"image": (__import__("io").BytesIO(png), "a.png"), "mode": "text"},
-                            headers={"Idempotency-Key": key}, content_type="multipart/form-data")
+    first = app_client.post(
+        "/v1/jobs",
+        data={"image": (io.BytesIO(png), "a.png"), "mode": "text"},
+        headers={"Idempotency-Key": key},
+        content_type="multipart/form-data",
+    )
+    again = app_client.post(
+        "/v1/jobs",
+        data={"image": (io.BytesIO(png), "a.png"), "mode": "text"},
+        headers={"Idempotency-Key": key},
+        content_type="multipart/form-data",
+    )
     assert first.status_code == again.status_code == 202
     assert first.get_json()["id"] == again.get_json()["id"]
-    other_body = app_client.post("/v1/jobs", data={"image": (__import__("io").BytesIO(render_png("other")), "a.png")},
-                                 headers={"Idempotency-Key": key}, content_type="multipart/form-data")
+    other_body = app_client.post(
+        "/v1/jobs",
+        data={"image": (io.BytesIO(render_png("other")), "a.png")},
+        headers={"Idempotency-Key": key},
+        content_type="multipart/form-data",
+    )
     assert other_body.status_code == 422
     assert other_body.get_json()["error"]["code"] == "idempotency_conflict"
 
@@ -125,7 +143,9 @@ def test_unknown_job_is_404_json(app_client) -> None:
         (render_png("cut")[:60], 422, "corrupt_image"),
     ],
 )
-def test_bad_images_get_4xx_json_and_queue_nothing(app_client, redis_client, body: bytes, status: int, code: str) -> None:
+def test_bad_images_get_4xx_json_and_queue_nothing(
+    app_client, redis_client, body: bytes, status: int, code: str
+) -> None:
     before = int(redis_client.llen("engine.tesseract"))
     response = _submit(app_client, body)
     assert response.status_code == status
@@ -135,9 +155,13 @@ def test_bad_images_get_4xx_json_and_queue_nothing(app_client, redis_client, bod
 
 @pytest.mark.parametrize(
     ("form", "code"),
-    [({"mode": "page"}, "invalid_request"), ({"engines": "tesseract,nope"}, "unknown_engine"),
-     ({"preset": "nope"}, "unknown_preset"), ({"weights": "{bad"}, "invalid_weights"),
-     ({"method": "median"}, "invalid_request")],
+    [
+        ({"mode": "page"}, "invalid_request"),
+        ({"engines": "tesseract,nope"}, "unknown_engine"),
+        ({"preset": "nope"}, "unknown_preset"),
+        ({"weights": "{bad"}, "invalid_weights"),
+        ({"method": "median"}, "invalid_request"),
+    ],
 )
 def test_bad_options_get_422(app_client, form: dict, code: str) -> None:
     response = _submit(app_client, render_png("x"), **form)
@@ -146,14 +170,18 @@ def test_bad_options_get_422(app_client, form: dict, code: str) -> None:
 
 
 def test_predict_endpoints_answer_synchronously(app_client) -> None:
-    char = app_client.post("/v1/predict", data={"image": (__import__("io").BytesIO(render_png("G", 40)), "g.png"),
-                                                 "engines": "tesseract"}, content_type="multipart/form-data")
+    char = app_client.post(
+        "/v1/predict",
+        data={"image": (io.BytesIO(render_png("G", 40)), "g.png"), "engines": "tesseract"},
+        content_type="multipart/form-data",
+    )
     assert char.status_code == 200, char.get_json()
     body = char.get_json()
     assert body["character"] == "G" and body["predictions"]["tesseract"]["text"] == "G"
     assert len(body["top5"]) >= 1 and body["processing_time_ms"] > 0
-    text = app_client.post("/v1/predict_text", json={"image": base64.b64encode(render_png("sync line")).decode(),
-                                                     "engines": ["tesseract"]})
+    text = app_client.post(
+        "/v1/predict_text", json={"image": base64.b64encode(render_png("sync line")).decode(), "engines": ["tesseract"]}
+    )
     assert text.status_code == 200 and text.get_json()["text"] == "sync line"
 
 
@@ -170,14 +198,20 @@ def test_batch_predict_keeps_order_and_isolates_bad_items(app_client) -> None:
 
 def test_through_gunicorn_submit_poll_and_docs(live_server: str) -> None:
     with requests.Session() as http:
-        response = http.post(f"{live_server}/v1/jobs", files={"image": ("w.png", render_png("gunicorn served"))},
-                             data={"mode": "text", "engines": "tesseract"}, timeout=10)
+        response = http.post(
+            f"{live_server}/v1/jobs",
+            files={"image": ("w.png", render_png("gunicorn served"))},
+            data={"mode": "text", "engines": "tesseract"},
+            timeout=10,
+        )
         assert response.status_code == 202
         job = wait_job(lambda jid: http.get(f"{live_server}/v1/jobs/{jid}", timeout=10).json(), response.json()["id"])
         assert job["result"]["text"] == "gunicorn served"
         assert http.get(f"{live_server}/ready", timeout=5).json()["redis"] is True
         spec = http.get(f"{live_server}/openapi.json", timeout=5).json()
-        assert {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/predict", "/v1/predict_text", "/v1/batch_predict"} <= set(spec["paths"])
+        assert {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/predict", "/v1/predict_text", "/v1/batch_predict"} <= set(
+            spec["paths"]
+        )
         docs = http.get(f"{live_server}/docs", timeout=5)
         assert docs.status_code == 200 and "/docs/static/swagger-ui-bundle.js" in docs.text
         assert http.get(f"{live_server}/docs/static/swagger-ui-bundle.js", timeout=5).status_code == 200

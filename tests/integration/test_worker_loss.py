@@ -14,9 +14,11 @@ pytestmark = pytest.mark.integration
 
 def test_job_survives_sigkill_of_its_worker(app_client, start_worker, redis_client) -> None:
     doomed = start_worker("doomed", ["engine.slow_tesseract"])
-    response = app_client.post("/v1/jobs", data={"image": (io.BytesIO(render_png("survivor")), "s.png"),
-                                                 "mode": "text", "engines": "slow_tesseract"},
-                               content_type="multipart/form-data")
+    response = app_client.post(
+        "/v1/jobs",
+        data={"image": (io.BytesIO(render_png("survivor")), "s.png"), "mode": "text", "engines": "slow_tesseract"},
+        content_type="multipart/form-data",
+    )
     job_id = response.get_json()["id"]
     deadline = time.monotonic() + 20
     while app_client.get(f"/v1/jobs/{job_id}").get_json()["status"] != "running":

@@ -1,0 +1,80 @@
+"""``auto`` mode: a single rendered glyph is read as a character, anything wider as text."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from app.images import ValidatedImage, validate_image
+from app.service import decide_mode
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+def upload(image: Image.Image, fmt: str = "PNG") -> ValidatedImage:
+    """``image`` encoded and validated as the API would on upload."""
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return validate_image(buffer.getvalue(), max_bytes=10_000_000, max_pixels=10_000_000)
+
+
+def rendered(text: str, size: int = 40, pad: int = 12, white_on_black: bool = False) -> Image.Image:
+    """``text`` in DejaVu Sans, black on white (or inverted), on a gray image."""
+    font = ImageFont.truetype(FONT, size)
+    left, top, right, bottom = font.getbbox(text)
+    image = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 255)
+    ImageDraw.Draw(image).text((pad - left, pad - top), text, font=font, fill=0)
+    if white_on_black:
+        return Image.fromarray(255 - np.asarray(image))
+    return image
+
+
+@pytest.mark.parametrize("char", ["R", "A", "g", "i", "j", "7", "W", "%"])
+def test_single_glyph_is_char(char: str) -> None:
+    assert decide_mode(upload(rendered(char))) == "char"
+
+
+def test_single_glyph_on_a_wide_page_is_char() -> None:
+    page = Image.new("L", (400, 80), 255)
+    page.paste(rendered("K"), (180, 10))
+    assert decide_mode(upload(page)) == "char"
+
+
+def test_white_on_black_glyph_is_char() -> None:
+    assert decide_mode(upload(rendered("B", white_on_black=True))) == "char"
+
+
+def test_rgb_glyph_is_char() -> None:
+    assert decide_mode(upload(rendered("5").convert("RGB"), "JPEG")) == "char"
+
+
+@pytest.mark.parametrize("text", ["hello", "OCR", "42", "Hello OCR world"])
+def test_rendered_word_is_text(text: str) -> None:
+    assert decide_mode(upload(rendered(text))) == "text"
+
+
+def test_white_on_black_word_is_text() -> None:
+    assert decide_mode(upload(rendered("words", white_on_black=True))) == "text"
+
+
+def test_one_wide_blob_is_text() -> None:
+    # A single ink run, but far wider than a glyph (a dash rule, a joined script word).
+    page = np.full((40, 200), 255, dtype=np.uint8)
+    page[18:22, 20:180] = 0
+    assert decide_mode(upload(Image.fromarray(page))) == "text"
+
+
+@pytest.mark.parametrize("level", [255, 0, 128])
+def test_blank_image_is_char(level: int) -> None:
+    assert decide_mode(upload(Image.new("L", (120, 60), level))) == "char"
+
+
+@pytest.mark.parametrize(("name", "mode"), [("char_R.png", "char"), ("hello.png", "text")])
+def test_shipped_samples_are_decided_as_expected(name: str, mode: str) -> None:
+    data = (SAMPLES / name).read_bytes()
+    assert decide_mode(validate_image(data, max_bytes=10_000_000, max_pixels=10_000_000)) == mode
