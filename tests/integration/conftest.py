@@ -125,7 +125,7 @@ def start_worker(
     started: list[WorkerProcess] = []
     logs = tmp_path_factory.mktemp("workers")
 
-    def start(name: str, queues: list[str], concurrency: int = 1) -> WorkerProcess:
+    def start(name: str, queues: list[str], concurrency: int = 1, env: dict[str, str] | None = None) -> WorkerProcess:
         log = logs / f"{name}.log"
         command = [
             sys.executable,
@@ -148,7 +148,7 @@ def start_worker(
         process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env=service_env(),
+            env={**service_env(), **(env or {})},
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,

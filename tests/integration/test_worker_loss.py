@@ -27,8 +27,32 @@ def test_job_survives_sigkill_of_its_worker(app_client, start_worker, redis_clie
     doomed.kill_hard()  # mid-task: the engine sleeps before it answers
     assert app_client.get(f"/v1/jobs/{job_id}").get_json()["status"] == "running"
 
-    start_worker("rescuer", ["engine.slow_tesseract"])
-    job = wait_job(lambda jid: app_client.get(f"/v1/jobs/{jid}").get_json(), job_id, timeout=60)
+    rescuer = start_worker("rescuer", ["engine.slow_tesseract"])
+    try:
+        job = wait_job(lambda jid: app_client.get(f"/v1/jobs/{jid}").get_json(), job_id, timeout=60)
+    finally:
+        rescuer.stop()  # leave the slow queue to the tests that follow
     assert job["status"] == "succeeded", job
     assert job["result"]["text"] == "survivor"
     assert job["result"]["engines"]["slow_tesseract"]["text"] == "survivor"
+
+
+def test_engine_past_its_soft_time_limit_is_left_out_of_the_vote(app_client, start_worker) -> None:
+    # This worker's slow engine sleeps 6 s, past the 4 s soft limit the test services run with.
+    worker = start_worker("sleepy", ["engine.slow_tesseract"], env={"OCR_TEST_SLOW_SECONDS": "6"})
+    try:
+        response = app_client.post(
+            "/v1/jobs",
+            data={
+                "image": (io.BytesIO(render_png("on time")), "t.png"),
+                "mode": "text",
+                "engines": "tesseract,slow_tesseract",
+            },
+            content_type="multipart/form-data",
+        )
+        job = wait_job(lambda jid: app_client.get(f"/v1/jobs/{jid}").get_json(), response.get_json()["id"], timeout=30)
+    finally:
+        worker.stop()
+    assert job["status"] == "succeeded", job
+    assert job["result"]["text"] == "on time"
+    assert [(f["engine"], f["code"]) for f in job["result"]["failed_engines"]] == [("slow_tesseract", "timeout")]
