@@ -14,10 +14,12 @@ from kombu.exceptions import OperationalError
 from app.errors import error_body, register_error_handlers
 from app.health import VERSION, health_bp
 from app.jobs import jobs_bp
+from app.metrics import init_metrics
 from app.openapi import add_request_bodies
 from app.service import Service
 from config.settings import Settings, get_settings
 from ensemble import load_presets
+from ensemble.fitted import load_fitted_presets
 from workers.celery_app import create_celery
 from workers.store import JobStore
 
@@ -37,16 +39,19 @@ def create_app(settings: Settings | None = None) -> APIFlask:
         DOCS_FAVICON="/docs/static/favicon-32x32.png",
         VALIDATION_ERROR_STATUS_CODE=422,
     )
+    fitted = load_fitted_presets(settings.presets_dir)
     app.extensions["ocr"] = Service(
         settings=settings,
         store=JobStore.from_url(settings.redis_url, settings.image_ttl_s, settings.result_ttl_s),
         celery=create_celery(settings),
-        presets=load_presets(settings.presets_file),
+        presets={**load_presets(settings.presets_file), **{n: p.weights for n, p in fitted.items()}},
+        fitted=fitted,
     )
     register_error_handlers(app)
     _register_backend_errors(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(jobs_bp)
+    init_metrics(app)
     app.spec_processor(add_request_bodies)
 
     @app.get("/docs/static/<path:filename>")

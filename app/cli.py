@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from engines.registry import queue_for
 from workers.celery_app import COMBINE_QUEUE
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+GUNICORN_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "gunicorn.conf.py"
 
 
 @click.group()
@@ -44,6 +48,8 @@ def serve(bind: str, workers: int, threads: int) -> None:
         "gthread",
         "--access-logfile",
         "-",
+        "--config",
+        str(GUNICORN_CONFIG),
         "app.wsgi:app",
     ]
     os.execv(args[0], args)
@@ -53,7 +59,9 @@ def serve(bind: str, workers: int, threads: int) -> None:
 @click.option("--queues", default=None, help="comma-separated queues (default: every enabled engine + combine)")
 @click.option("--concurrency", default=2, show_default=True)
 @click.option("--name", default="ocr@%h", show_default=True, help="node name (distinct per worker)")
-def worker(queues: str | None, concurrency: int, name: str) -> None:
+@click.option("--metrics-port", type=int, default=None, help="port of this worker's /metrics (OCR_WORKER_METRICS_PORT)")
+@click.option("--task-events", is_flag=True, help="send task events (for Flower's task pages)")
+def worker(queues: str | None, concurrency: int, name: str, metrics_port: int | None, task_events: bool) -> None:
     """Run a Celery worker for the given queues."""
     selected = queues or ",".join([queue_for(e) for e in get_settings().engines] + [COMBINE_QUEUE])
     args = [
@@ -73,8 +81,19 @@ def worker(queues: str | None, concurrency: int, name: str) -> None:
         name,
         "--without-gossip",
         "--without-mingle",
+        *(["--task-events"] if task_events else []),
     ]
-    os.execv(args[0], args)
+    os.execve(args[0], args, worker_environment(name, metrics_port))
+
+
+def worker_environment(name: str, metrics_port: int | None) -> dict[str, str]:
+    """This environment plus the worker's metrics port and its own Prometheus multiprocess directory."""
+    env = dict(os.environ)
+    node = re.sub(r"[^A-Za-z0-9_.-]", "_", name.replace("%h", socket.gethostname()))
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(Path(tempfile.gettempdir()) / "ocr-metrics" / f"worker-{node}"))
+    if metrics_port is not None:
+        env["OCR_WORKER_METRICS_PORT"] = str(metrics_port)
+    return env
 
 
 @main.command("wait-ready")
@@ -100,7 +119,7 @@ def wait_ready(url: str, timeout: float) -> None:
 @main.command()
 @click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--url", default=DEFAULT_URL, show_default=True)
-@click.option("--mode", type=click.Choice(["auto", "char", "text"]), default="auto", show_default=True)
+@click.option("--mode", type=click.Choice(["auto", "char", "text", "line", "page"]), default="auto", show_default=True)
 @click.option("--method", type=click.Choice(["weighted", "confidence", "majority"]), default=None)
 @click.option("--json", "as_json", is_flag=True, help="print the whole job as JSON")
 @click.option("--timeout", default=60.0, show_default=True)
@@ -130,7 +149,7 @@ def _poll(job_url: str, timeout: float) -> dict[str, Any]:
 
 
 def format_job(job: dict[str, Any]) -> str:
-    """A human summary of a finished job: the answer, then one line per engine."""
+    """A human summary of a finished job: the answer, then every engine's vote (per line for pages)."""
     if job["status"] != "succeeded":
         return f"job {job['id']} {job['status']}: {job.get('error')}"
     result = job["result"]
@@ -138,14 +157,49 @@ def format_job(job: dict[str, Any]) -> str:
         f"job {job['id']} ({result['mode']} mode, {result['method']} voting, "
         f"{result['processing_time_ms']} ms{', cached' if job.get('cached') else ''})",
         f"text: {result['text']!r}  confidence {result['confidence']:.3f}",
-        "votes:",
     ]
+    if result["mode"] == "page":
+        for number, line in enumerate(result["lines"], start=1):
+            lines.append(f"line {number} {line['box']}: {line['text']!r}  confidence {line['confidence']:.3f}")
+            for name, view in sorted(line["engines"].items()):
+                lines.append(f"    {name:<12} {view['text']!r}  confidence {view['confidence']:.3f}")
+    lines.append("votes:")
     for name, view in sorted(result["engines"].items()):
         if view.get("error"):
             lines.append(f"  {name:<12} failed: {view['error']['code']}: {view['error']['message']}")
         else:
-            lines.append(f"  {name:<12} {view['text']!r}  confidence {view['confidence']:.3f}  {view['elapsed_ms']} ms")
+            text = view["text"].replace("\n", " | ")
+            lines.append(f"  {name:<12} {text!r}  confidence {view['confidence']:.3f}  {view['elapsed_ms']} ms")
     return "\n".join(lines)
+
+
+@main.command("train-cnn")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="models/emnist_cnn/v1")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="../shared/data")
+@click.option("--emnist-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None)
+@click.option("--emnist-split", default="byclass", show_default=True)
+@click.option("--synthetic-per-class", default=1000, show_default=True)
+@click.option("--epochs", default=15, show_default=True)
+@click.option("--batch-size", default=256, show_default=True)
+@click.option("--lr", default=2e-3, show_default=True)
+@click.option("--threads", default=1, show_default=True, help="torch CPU threads")
+@click.option("--seed", default=1234, show_default=True)
+@click.option("--no-progress", is_flag=True, help="no progress bars (for logs)")
+def train_cnn(**options: Any) -> None:
+    """Train the character CNN; writes model.onnx, checkpoint, metadata, plots and MODEL_CARD.md to --out."""
+    from training.train import main as train_main  # torch is imported only here
+
+    train_main(options, command=" ".join(["ocr", *sys.argv[1:]]))
+
+
+def _register_evaluation_commands() -> None:
+    from evaluation.commands import calibrate_command, eval_command
+
+    main.add_command(eval_command)
+    main.add_command(calibrate_command)
+
+
+_register_evaluation_commands()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from apiflask import Schema, fields, validators
 
-MODES = ["char", "text", "auto"]
+MODES = ["char", "text", "line", "page", "auto"]
+MODE_HELP = (
+    "char: one character; line: a word or one line; page: lines are detected first; "
+    "text: line or page, decided from the image; auto: char, line or page"
+)
 METHODS = ["weighted", "confidence", "majority"]
 
 
@@ -14,7 +18,7 @@ class OptionsFields(Schema):
     mode = fields.String(
         load_default="auto",
         validate=validators.OneOf(MODES),
-        metadata={"description": "char (one character), text (a word or line) or auto"},
+        metadata={"description": MODE_HELP},
     )
     engines = fields.List(
         fields.String(), load_default=None, metadata={"description": "engines to run (default: every enabled engine)"}
@@ -101,11 +105,38 @@ class FailedEngineOut(ErrorOut):
     engine = fields.String()
 
 
-class LineOut(Schema):
-    """One recognised line."""
+class WordOut(Schema):
+    """A word of a line; ``box`` when an engine located the same words (else null)."""
+
+    text = fields.String()
+    box = fields.List(fields.Integer(), allow_none=True, metadata={"description": "left, top, right, bottom"})
+
+
+class LineHypothesisOut(Schema):
+    """One engine's reading of one line."""
 
     text = fields.String()
     confidence = fields.Float()
+    char_confidences = fields.List(fields.Float())
+
+
+class LineOut(Schema):
+    """One recognised line, in reading order."""
+
+    box = fields.List(fields.Integer(), metadata={"description": "left, top, right, bottom in the image"})
+    text = fields.String()
+    confidence = fields.Float()
+    agreement = fields.Float()
+    char_confidences = fields.List(fields.Float())
+    words = fields.List(fields.Nested(WordOut))
+    engines = fields.Dict(keys=fields.String(), values=fields.Nested(LineHypothesisOut))
+
+
+class LayoutOut(Schema):
+    """Which engine found the lines of a page job, and its error if it failed (then: one line)."""
+
+    engine = fields.String()
+    error = fields.Nested(ErrorOut, allow_none=True)
 
 
 class ResultOut(Schema):
@@ -124,6 +155,7 @@ class ResultOut(Schema):
     engines = fields.Dict(keys=fields.String(), values=fields.Nested(EngineViewOut))
     failed_engines = fields.List(fields.Nested(FailedEngineOut))
     model_versions = fields.Dict(keys=fields.String(), values=fields.String())
+    layout = fields.Nested(LayoutOut)
     processing_time_ms = fields.Float()
 
 

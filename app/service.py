@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 from celery import Celery
 from flask import current_app
@@ -12,8 +12,9 @@ from flask import current_app
 from app.errors import ApiError
 from app.images import ValidatedImage, validate_image
 from config.settings import Settings
-from engines.preprocess import crop_to_ink, dark_ink_on_light, ink_runs, to_gray
+from engines.preprocess import crop_to_ink, dark_ink_on_light, ink_runs, text_bands, to_gray
 from ensemble import UnknownPreset, resolve_weights
+from ensemble.fitted import FittedPreset
 from workers.options import JobOptions, Mode
 from workers.pipeline import StoredImage, new_job_id, start_job
 from workers.store import IdempotencyConflict, JobStore, content_key, decode_png
@@ -27,6 +28,7 @@ class Service:
     store: JobStore
     celery: Celery
     presets: dict[str, dict[str, float]]
+    fitted: dict[str, FittedPreset] = field(default_factory=dict)
 
     def validate(self, data: bytes) -> ValidatedImage:
         """Validate an upload against the configured limits."""
@@ -43,15 +45,28 @@ class Service:
         except UnknownPreset as exc:
             raise ApiError(422, "unknown_preset", str(exc)) from exc
         requested = raw.get("mode") or "auto"
+        mode = decide_mode(image, requested)
+        preset = raw.get("preset") or (None if raw.get("weights") else self.settings.default_preset)
+        # A preset fitted by `ocr calibrate` also brings its voting method and calibrations.
+        fitted = self.fitted.get(preset) if preset else None
         return JobOptions(
-            mode=decide_mode(image) if requested == "auto" else requested,
+            mode=mode,
             engines=tuple(dict.fromkeys(engines)),
-            method=raw.get("method") or self.settings.default_method,
+            method=raw.get("method") or (fitted.method if fitted else self.settings.default_method),
             weights=weights,
             requested_mode=requested,
-            preset=raw.get("preset") or (None if raw.get("weights") else self.settings.default_preset),
+            preset=preset,
             top_k=raw.get("top_k") or self.settings.top_k,
+            layout_engine=self.layout_engine() if mode == "page" else None,
+            calibration={name: cal.to_dict() for name, cal in fitted.calibration.items()} if fitted else {},
         )
+
+    def layout_engine(self) -> str:
+        """The engine that finds lines for page jobs: the first enabled of ``OCR_LAYOUT_ENGINES``."""
+        for name in self.settings.layout_engines:
+            if name in self.settings.engines:
+                return name
+        raise ApiError(422, "no_layout_engine", f"page mode needs one of {self.settings.layout_engines} enabled")
 
     def submit(self, data: bytes, raw: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
         """Validate, resolve and start a job; the same idempotency key and body give the same job."""
@@ -80,14 +95,25 @@ class Service:
         return start_job(self.celery, self.store, image, options, use_cache, job_id)
 
 
-def decide_mode(image: ValidatedImage) -> Mode:
-    """``auto`` mode: one ink run with a glyph-like aspect is a character, anything else text."""
+def decide_mode(image: ValidatedImage, requested: str) -> Mode:
+    """Resolve the requested mode from the image's ink.
+
+    ``char``, ``line`` and ``page`` are taken as asked. ``text`` is a line when the image holds one
+    row of text cropped close to it, else a page (lines are detected first). ``auto`` is also a
+    character when the ink is one blob no wider than 1.6 times its height.
+    """
+    if requested in ("char", "line", "page"):
+        return cast(Mode, requested)
     gray = dark_ink_on_light(to_gray(decode_png(image.png)))
-    glyph = crop_to_ink(gray, margin_ratio=0.0, min_margin=1)
-    if glyph is None:
+    ink = crop_to_ink(gray, margin_ratio=0.0, min_margin=1)
+    if ink is None:
+        return "char" if requested == "auto" else "line"
+    height, width = ink.shape
+    if requested == "auto" and ink_runs(ink) == 1 and width <= 1.6 * height:
         return "char"
-    height, width = glyph.shape
-    return "char" if ink_runs(glyph) == 1 and width <= 1.6 * height else "text"
+    # One row of text with little paper around it; a small line in a large image needs detection.
+    one_row = text_bands(ink) == 1 and gray.shape[0] <= 3 * height + 48
+    return "line" if one_row else "page"
 
 
 def service() -> Service:

@@ -1,19 +1,18 @@
 """End-to-end latency and throughput through the real API (submit -> poll -> result).
 
-Needs a running stack (`make run-detached`). Every request uses a freshly rendered image and
-`cache=false`, so every job runs the engines. Appends a section to bench/RESULTS.md.
+Needs a running stack (`make run-detached`). For each job kind (char, word, line, page) and each
+number of concurrent clients (1, 8, 32): cache off (a new image per request and ``cache=false``, so
+every job runs the engines) and cache on (one image, answered from the cache after its first job).
+Appends a section to bench/RESULTS.md.
 
-    python bench/api_latency.py [--url http://127.0.0.1:8000] [--requests 200] [--concurrency 8]
+    python bench/api_latency.py [--url http://127.0.0.1:8000] [--requests 60] [--clients 1,8,32]
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import io
-import platform
 import statistics
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,129 +21,112 @@ from pathlib import Path
 import requests
 from PIL import Image, ImageDraw, ImageFont
 
+from bench.common import append_section, machine_line
+
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 WORDS = ["invoice", "total", "number", "quick", "brown", "garden", "payment", "window", "seven", "delta"]
-RESULTS = Path(__file__).with_name("RESULTS.md")
+SENTENCES = ["Payment due within thirty days", "Invoice number 2048 for March", "The quick brown fox jumps high"]
+CHARS = "ABCDEFGHJKLMNPRTUVWXYZ23456789"
+MODES = {"char": "char", "word": "line", "line": "line", "page": "page"}
 POLL_S = 0.002
 
 
 def render(text: str, size: int) -> bytes:
     font = ImageFont.truetype(FONT, size)
-    left, top, right, bottom = font.getbbox(text)
-    image = Image.new("L", (right - left + 24, bottom - top + 24), 255)
-    ImageDraw.Draw(image).text((12 - left, 12 - top), text, font=font, fill=0)
+    lines = text.split("\n")
+    width = max(font.getbbox(line)[2] for line in lines)
+    image = Image.new("L", (width + 24, (size + size // 2) * len(lines) + 24), 255)
+    draw = ImageDraw.Draw(image)
+    for row, line in enumerate(lines):
+        draw.text((12, 12 + row * (size + size // 2)), line, font=font, fill=0)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
-class ImageSource:
-    """Distinct images (text plus a counter-dependent size) so no two jobs share a cache key."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind, self.count, self.lock = kind, 0, threading.Lock()
-
-    def next(self) -> tuple[bytes, str]:
-        with self.lock:
-            self.count += 1
-            n = self.count
-        if self.kind == "char":
-            char = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"[n % 33]
-            return render(char, 36 + n % 17), char
-        word = WORDS[n % len(WORDS)]
-        return render(word, 28 + n % 19), word
+def sample(kind: str, n: int) -> tuple[bytes, str]:
+    """The n-th distinct image of a kind (size varies with n, so no two share a cache key)."""
+    if kind == "char":
+        text, size = CHARS[n % len(CHARS)], 36 + n % 23
+    elif kind == "word":
+        text, size = WORDS[n % len(WORDS)], 24 + n % 19
+    elif kind == "line":
+        text, size = SENTENCES[n % len(SENTENCES)], 22 + n % 13
+    else:
+        text, size = "\n".join(SENTENCES[(n + i) % len(SENTENCES)] for i in range(4)), 20 + n % 9
+    return render(text, size), text
 
 
-def one_job(session: requests.Session, url: str, png: bytes, mode: str) -> tuple[float, str]:
+def one_job(session: requests.Session, url: str, png: bytes, kind: str, cache: bool) -> tuple[float, str]:
     started = time.perf_counter()
-    response = session.post(f"{url}/v1/jobs", files={"image": ("i.png", png)}, data={"mode": mode, "cache": "false"})
+    data = {"mode": MODES[kind], "cache": "true" if cache else "false"}
+    response = session.post(f"{url}/v1/jobs", files={"image": ("i.png", png)}, data=data)
     response.raise_for_status()
     job_url = url + response.headers["Location"]
     job = response.json()
     while job["status"] not in ("succeeded", "failed"):
         time.sleep(POLL_S)
         job = session.get(job_url).json()
-    elapsed = (time.perf_counter() - started) * 1000
-    return elapsed, (job.get("result") or {}).get("text", "")
+    return (time.perf_counter() - started) * 1000, (job.get("result") or {}).get("text", "")
 
 
-def run(url: str, kind: str, total: int, concurrency: int) -> dict[str, float]:
-    source = ImageSource(kind)
-    mode = "char" if kind == "char" else "text"
+def run(url: str, kind: str, total: int, clients: int, cache: bool, offset: int) -> dict[str, float]:
     local = threading.local()
     correct = 0
+    fixed = sample(kind, offset)
 
-    def task(_: int) -> float:
+    def task(n: int) -> float:
         nonlocal correct
         session = getattr(local, "session", None) or requests.Session()
         local.session = session
-        png, truth = source.next()
-        ms, text = one_job(session, url, png, mode)
-        if text == truth:
-            correct += 1
+        png, truth = fixed if cache else sample(kind, offset + n)
+        ms, text = one_job(session, url, png, kind, cache)
+        correct += text == truth
         return ms
 
+    if cache:
+        task(-1)  # the first job fills the cache
     started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
+    with ThreadPoolExecutor(clients) as pool:
         latencies = sorted(pool.map(task, range(total)))
     wall = time.perf_counter() - started
-    quantiles = statistics.quantiles(latencies, n=100)
-    return {"p50": quantiles[49], "p95": quantiles[94], "jobs_per_s": total / wall, "accuracy": correct / total}
-
-
-def git_revision() -> str:
-    try:
-        return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True).strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    q = statistics.quantiles(latencies, n=100)
+    return {"p50": q[49], "p95": q[94], "p99": q[98], "jobs_per_s": total / wall, "exact": correct / total}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000")
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--no-record", action="store_true", help="print only; do not append to RESULTS.md")
+    parser.add_argument("--requests", type=int, default=60, help="per cell (pages: a quarter of it)")
+    parser.add_argument("--clients", default="1,8,32")
+    parser.add_argument("--kinds", default="char,word,line,page")
+    parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     requests.get(f"{args.url}/ready", timeout=5).raise_for_status()
-    for kind in ("word", "char"):  # warm-up: engines load lazily in each pool process
-        run(args.url, kind, 10, 2)
-    rows = []
-    for kind in ("word", "char"):
-        for concurrency in (1, args.concurrency):
-            stats = run(args.url, kind, args.requests, concurrency)
-            rows.append((kind, concurrency, stats))
-            print(
-                f"{kind:<5} c={concurrency:<2} p50 {stats['p50']:7.1f} ms  p95 {stats['p95']:7.1f} ms  "
-                f"{stats['jobs_per_s']:6.1f} jobs/s  exact {stats['accuracy']:.1%}"
-            )
+    rows, offset = [], 1000 * int(time.time() % 1000)  # fresh images on every run
+    for kind in args.kinds.split(","):
+        total = max(8, args.requests // 4) if kind == "page" else args.requests
+        for clients in (int(c) for c in args.clients.split(",")):
+            for cache in (False, True):
+                stats = run(args.url, kind, total, clients, cache, offset)
+                offset += total + 1
+                cells = [kind, str(clients), "on" if cache else "off"] + [
+                    f"{stats[k]:.1f}" for k in ("p50", "p95", "p99", "jobs_per_s")
+                ]
+                rows.append("| " + " | ".join([*cells, f"{stats['exact']:.0%}"]) + " |")
+                print(rows[-1], flush=True)
     if not args.no_record:
-        record(args, rows)
-
-
-def record(args: argparse.Namespace, rows: list[tuple[str, int, dict[str, float]]]) -> None:
-    cpu = platform.processor() or platform.machine()
-    machine = f"{platform.node()}, {cpu}, {_cores()} cores, Python {platform.python_version()}"
-    lines = [
-        f"\n## api_latency — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, git {git_revision()}\n",
-        f"- machine: {machine}",
-        f"- command: `python bench/api_latency.py --requests {args.requests} --concurrency {args.concurrency}`",
-        "- stack: `make run-detached` defaults (1 worker, concurrency 2; gunicorn 2 x 8 threads; local Redis)",
-        "- each job: new image, `cache=false`, client polls every 2 ms; latency = submit to result in the client\n",
-        "| job | clients | p50 ms | p95 ms | jobs/s | exact text |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for kind, concurrency, s in rows:
-        cells = [kind, str(concurrency), f"{s['p50']:.1f}", f"{s['p95']:.1f}", f"{s['jobs_per_s']:.1f}"]
-        lines.append("| " + " | ".join([*cells, f"{s['accuracy']:.1%}"]) + " |")
-    with RESULTS.open("a") as handle:
-        handle.write("\n".join(lines) + "\n")
-
-
-def _cores() -> int:
-    import os
-
-    return os.cpu_count() or 0
+        lines = [
+            machine_line(),
+            "- stack: `make run-detached` (one worker per engine, concurrency 1; gunicorn 2 x 8 threads; local Redis)",
+            "- latency = submit to result in the client, which polls every 2 ms; the load generator shares the 2 cores",
+            "",
+            "| job | clients | cache | p50 ms | p95 ms | p99 ms | jobs/s | exact text |",
+            "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+            *rows,
+        ]
+        command = f"python bench/api_latency.py --requests {args.requests} --clients {args.clients}"
+        append_section(Path(__file__).with_name("RESULTS.md"), "api_latency", command, lines)
 
 
 if __name__ == "__main__":

@@ -32,18 +32,34 @@ class Settings(BaseSettings):
     task_time_limit_s: float = Field(90.0, gt=0)
     worker_max_tasks_per_child: int = Field(1000, ge=1)
     worker_max_memory_per_child_kb: int = Field(0, ge=0)
+    engine_load_timeout_s: float = Field(180.0, gt=0)
 
     # Engines
-    engines: Annotated[list[str], NoDecode] = ["tesseract"]
+    engines: Annotated[list[str], NoDecode] = ["tesseract", "easyocr", "paddleocr"]
     engine_plugins: dict[str, str] = {}
     tessdata_path: Path = Path("/usr/share/tesseract-ocr/5/tessdata")
     tesseract_lang: str = "eng"
     top_k: int = Field(5, ge=1, le=20)
+    # Threads per worker process for onnxruntime and torch engines (one process per core scales best).
+    onnx_threads: int = Field(1, ge=1)
+    torch_threads: int = Field(1, ge=1)
+    easyocr_model_dir: Path | None = None
+    # Your own PP-OCR ONNX files as {"det": path, "cls": path, "rec": path}; default: rapidocr's.
+    paddleocr_models: dict[str, Path] = {}
+    # Our character CNN: the model folder (model.onnx + metadata.json); a sha256 here pins model.onnx.
+    emnist_model_dir: Path = ROOT / "models" / "emnist_cnn" / "v1"
+    emnist_model_sha256: str = ""
+    # "auto" uses CUDA when torch sees a GPU; "cpu" or "cuda" force it.
+    torch_device: Literal["auto", "cpu", "cuda"] = "auto"
+    # Line detection for page mode: the first of these that is enabled finds the lines.
+    layout_engines: Annotated[list[str], NoDecode] = ["paddleocr", "tesseract", "easyocr"]
 
     # Ensemble
     default_method: VotingMethod = "weighted"
     default_preset: str = "general"
     presets_file: Path = ROOT / "config" / "presets.json"
+    # Presets fitted by `ocr calibrate` (one <name>.json each); they override same-named base presets.
+    presets_dir: Path = ROOT / "config" / "presets.d"
 
     # Input limits
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1)
@@ -57,7 +73,11 @@ class Settings(BaseSettings):
     sync_timeout_s: float = Field(60.0, gt=0)
     worker_stale_after_s: float = Field(10.0, gt=0)
 
-    @field_validator("engines", mode="before")
+    # Monitoring: each Celery worker serves /metrics from its main process (port 0: off)
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(9808, ge=0, le=65535)
+
+    @field_validator("engines", "layout_engines", mode="before")
     @classmethod
     def _split_engines(cls, value: object) -> object:
         if isinstance(value, str):

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 Crop = npt.NDArray[np.uint8]
 Mode = Literal["char", "text"]
+# An axis-aligned box in pixels: (left, top, right, bottom), right and bottom exclusive.
+Box = tuple[int, int, int, int]
 
 
 class EngineError(Exception):
@@ -110,14 +112,37 @@ class CharResult:
 
 
 @dataclass(frozen=True)
+class Word:
+    """A word an engine located inside a crop; ``box`` is in the crop's pixel coordinates."""
+
+    text: str
+    confidence: float
+    box: Box
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return {"text": self.text, "confidence": self.confidence, "box": list(self.box)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Word:
+        """Inverse of :meth:`to_dict`."""
+        left, top, right, bottom = (int(v) for v in data["box"])
+        return cls(str(data["text"]), float(data["confidence"]), (left, top, right, bottom))
+
+
+@dataclass(frozen=True)
 class TextResult:
-    """An engine's reading of one word or line crop, with one confidence per character."""
+    """An engine's reading of one word or line crop, with one confidence per character.
+
+    ``words`` holds word boxes when the engine can locate them (empty otherwise).
+    """
 
     engine: str
     model_version: str
     text: str
     char_confidences: tuple[float, ...] = field(default=())
     elapsed_ms: float = 0.0
+    words: tuple[Word, ...] = field(default=())
 
     def __post_init__(self) -> None:
         if len(self.char_confidences) != len(self.text):
@@ -139,6 +164,7 @@ class TextResult:
             "text": self.text,
             "char_confidences": list(self.char_confidences),
             "elapsed_ms": self.elapsed_ms,
+            "words": [word.to_dict() for word in self.words],
         }
 
     @classmethod
@@ -150,6 +176,7 @@ class TextResult:
             text=data["text"],
             char_confidences=tuple(float(c) for c in data["char_confidences"]),
             elapsed_ms=float(data.get("elapsed_ms", 0.0)),
+            words=tuple(Word.from_dict(w) for w in data.get("words", [])),
         )
 
 
@@ -189,6 +216,10 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def recognize_text(self, crops: Sequence[Crop]) -> list[TextResult]:
         """Read one word or line per crop, with per-character confidences."""
+
+    def detect_lines(self, image: Crop) -> list[Box]:
+        """Find the text lines of a page image, in any order; engines without a detector refuse."""
+        raise EngineUnavailable(f"{self.name} has no line detector")
 
     def recognize(self, crops: Sequence[Crop], mode: Mode, top_k: int = 5) -> list[EngineResult]:
         """Dispatch on ``mode``; the batch-first entry point workers call."""

@@ -51,16 +51,25 @@ def crop_to_ink(
     gray: npt.NDArray[np.uint8], margin_ratio: float = 0.15, min_margin: int = 4
 ) -> npt.NDArray[np.uint8] | None:
     """Cut dark-on-light ``gray`` to its ink with a paper margin around it; None when blank."""
+    found = crop_to_ink_at(gray, margin_ratio, min_margin)
+    return None if found is None else found[0]
+
+
+def crop_to_ink_at(
+    gray: npt.NDArray[np.uint8], margin_ratio: float = 0.15, min_margin: int = 4
+) -> tuple[npt.NDArray[np.uint8], tuple[int, int]] | None:
+    """Like :func:`crop_to_ink`, with the (x, y) of the result's origin in ``gray``'s coordinates."""
     box = ink_box(gray)
     if box is None:
         return None
     left, top, right, bottom = box
-    margin = max(min_margin, round(margin_ratio * max(right - left, bottom - top)))
+    # The margin follows the ink's height (the text size), so a long line is not padded by its length.
+    margin = max(min_margin, round(margin_ratio * (bottom - top)))
     paper = round(border_level(gray))
     height, width = bottom - top + 2 * margin, right - left + 2 * margin
     canvas = np.full((height, width), paper, dtype=np.uint8)
     canvas[margin : margin + bottom - top, margin : margin + right - left] = gray[top:bottom, left:right]
-    return canvas
+    return canvas, (left - margin, top - margin)
 
 
 def limit_height(gray: npt.NDArray[np.uint8], max_height: int) -> npt.NDArray[np.uint8]:
@@ -79,3 +88,17 @@ def ink_runs(gray: npt.NDArray[np.uint8]) -> int:
     paper = border_level(gray)
     columns = (gray < paper - INK_CONTRAST).any(axis=0).astype(np.int8)
     return int(np.count_nonzero(np.diff(np.concatenate([[0], columns])) == 1))
+
+
+def text_bands(gray: npt.NDArray[np.uint8]) -> int:
+    """How many rows of text a dark-on-light image holds (its ink's horizontal bands).
+
+    Bands much shorter than the tallest (the dots of i and j, an underline) do not count.
+    """
+    paper = border_level(gray)
+    rows = (gray < paper - INK_CONTRAST).any(axis=1).astype(np.int8)
+    edges = np.diff(np.concatenate([[0], rows, [0]]))
+    heights = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+    if heights.size == 0:
+        return 0
+    return int(np.count_nonzero(heights >= 0.4 * heights.max()))

@@ -14,6 +14,9 @@ from engines.base import Engine
 
 BUILTIN_ENGINES: Mapping[str, str] = {
     "tesseract": "engines.tesseract:TesseractEngine",
+    "easyocr": "engines.easyocr:EasyOcrEngine",
+    "paddleocr": "engines.paddleocr:PaddleOcrEngine",
+    "emnist_cnn": "engines.emnist_cnn:EmnistCnnEngine",
 }
 
 

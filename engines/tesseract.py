@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from engines.base import (
+    Box,
     CharCandidate,
     CharResult,
     Crop,
@@ -22,8 +23,9 @@ from engines.base import (
     EngineFailure,
     EngineUnavailable,
     TextResult,
+    Word,
 )
-from engines.preprocess import crop_to_ink, dark_ink_on_light, limit_height, to_gray
+from engines.preprocess import crop_to_ink, crop_to_ink_at, dark_ink_on_light, limit_height, to_gray
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -53,6 +55,8 @@ class TesseractEngine(Engine):
             )
         self._tesserocr: Any = tesserocr
         path = str(tessdata_path) + "/"
+        self._path, self._lang = path, lang
+        self._page_api: Any = None  # created on first layout request
         self._char_api = tesserocr.PyTessBaseAPI(path=path, lang=lang, psm=tesserocr.PSM.SINGLE_CHAR)
         self._char_api.SetVariable("lstm_choice_mode", "2")
         self._line_api = tesserocr.PyTessBaseAPI(path=path, lang=lang, psm=tesserocr.PSM.SINGLE_LINE)
@@ -81,6 +85,8 @@ class TesseractEngine(Engine):
         """Free both native Tesseract handles."""
         self._char_api.End()
         self._line_api.End()
+        if self._page_api is not None:
+            self._page_api.End()
 
     def _recognize_char(self, crop: Crop, top_k: int) -> CharResult:
         started = time.perf_counter()
@@ -104,7 +110,8 @@ class TesseractEngine(Engine):
             top_text = _symbol_text(symbol, level)
             if top_text:
                 best[top_text] = symbol.Confidence(level) / 100.0
-            for choice in symbol.GetChoiceIterator():
+            # The choice iterator is None for some symbols (seen on real handwritten digits).
+            for choice in symbol.GetChoiceIterator() or ():
                 char, confidence = choice.GetUTF8Text(), choice.Confidence() / 100.0
                 if char and confidence > best.get(char, -1.0):
                     best[char] = confidence
@@ -113,13 +120,16 @@ class TesseractEngine(Engine):
 
     def _recognize_line(self, crop: Crop) -> TextResult:
         started = time.perf_counter()
-        line = crop_to_ink(dark_ink_on_light(to_gray(crop)), margin_ratio=0.1)
-        text, confidences = "", list[float]()
-        if line is not None:
-            text, confidences = self._read_line(Image.fromarray(limit_height(line, MAX_LINE_HEIGHT)))
-        return TextResult(self.name, self._version, text, tuple(confidences), _ms_since(started))
+        found = crop_to_ink_at(dark_ink_on_light(to_gray(crop)), margin_ratio=0.1)
+        if found is None:
+            return TextResult(self.name, self._version, "", (), _ms_since(started))
+        line, origin = found
+        scaled = limit_height(line, MAX_LINE_HEIGHT)
+        text, confidences, words = self._read_line(Image.fromarray(scaled))
+        placed = _place_words(words, line.shape[0] / scaled.shape[0], origin)
+        return TextResult(self.name, self._version, text, tuple(confidences), _ms_since(started), placed)
 
-    def _read_line(self, image: Image.Image) -> tuple[str, list[float]]:
+    def _read_line(self, image: Image.Image) -> tuple[str, list[float], list[Word]]:
         api, tess = self._line_api, self._tesserocr
         try:
             api.SetImage(image)
@@ -129,22 +139,43 @@ class TesseractEngine(Engine):
         symbol_level, word_level = tess.RIL.SYMBOL, tess.RIL.WORD
         chars: list[str] = []
         confidences: list[float] = []
+        words: list[Word] = []
         iterator = api.GetIterator()
         if iterator is None:
-            return "", []
+            return "", [], []
         for symbol in tess.iterate_level(iterator, symbol_level):
             text = _symbol_text(symbol, symbol_level)
             if not text:
                 continue
             confidence = _unit(symbol.Confidence(symbol_level) / 100.0)
-            if chars and symbol.IsAtBeginningOf(word_level):
-                # A space is as certain as the word it opens.
-                chars.append(" ")
-                confidences.append(_unit(symbol.Confidence(word_level) / 100.0))
+            if symbol.IsAtBeginningOf(word_level):
+                word_confidence = _unit(symbol.Confidence(word_level) / 100.0)
+                if chars:
+                    # A space is as certain as the word it opens.
+                    chars.append(" ")
+                    confidences.append(word_confidence)
+                words.append(Word(_symbol_text(symbol, word_level), word_confidence, _box(symbol, word_level)))
             for char in text:
                 chars.append(char)
                 confidences.append(confidence)
-        return "".join(chars), confidences
+        return "".join(chars), confidences, words
+
+    def detect_lines(self, image: Crop) -> list[Box]:
+        """Tesseract's own layout analysis (psm 3): the text lines of every block it finds."""
+        if self._page_api is None:
+            tess = self._tesserocr
+            self._page_api = tess.PyTessBaseAPI(path=self._path, lang=self._lang, psm=tess.PSM.AUTO)
+        gray = dark_ink_on_light(to_gray(image))
+        try:
+            self._page_api.SetImage(Image.fromarray(gray))
+            components = self._page_api.GetComponentImages(self._tesserocr.RIL.TEXTLINE, True)
+        except RuntimeError as exc:
+            raise EngineFailure(f"tesseract layout failed: {exc}") from exc
+        boxes: list[Box] = []
+        for _, rect, _, _ in components or []:
+            left, top = int(rect["x"]), int(rect["y"])
+            boxes.append((left, top, left + int(rect["w"]), top + int(rect["h"])))
+        return boxes
 
 
 def _symbol_text(symbol: Any, level: Any) -> str:
@@ -153,6 +184,25 @@ def _symbol_text(symbol: Any, level: Any) -> str:
         return str(symbol.GetUTF8Text(level) or "")
     except RuntimeError:
         return ""
+
+
+def _box(iterator: Any, level: Any) -> Box:
+    box = iterator.BoundingBox(level)
+    if not box:
+        return (0, 0, 0, 0)
+    left, top, right, bottom = (int(v) for v in box)
+    return left, top, right, bottom
+
+
+def _place_words(words: list[Word], scale: float, origin: tuple[int, int]) -> tuple[Word, ...]:
+    """Map word boxes from the shrunk, ink-cropped line back to the crop's coordinates."""
+    dx, dy = origin
+    placed = []
+    for word in words:
+        left, top, right, bottom = (round(v * scale) for v in word.box)
+        box = (max(0, left + dx), max(0, top + dy), max(0, right + dx), max(0, bottom + dy))
+        placed.append(Word(word.text, word.confidence, box))
+    return tuple(placed)
 
 
 def _first(items: Iterator[Any]) -> list[Any]:

@@ -20,6 +20,17 @@ def render(text: str, size: int, path: Path, pad: int = 12) -> None:
     image.save(path)
 
 
+def render_page(lines: list[str], size: int, path: Path) -> None:
+    """Several lines of text, one under the other, as a scanned page would hold them."""
+    font = ImageFont.truetype(FONT, size)
+    image = Image.new("L", (40 + max(round(font.getlength(line)) for line in lines), 40 + 2 * size * len(lines)), 255)
+    draw = ImageDraw.Draw(image)
+    for row, line in enumerate(lines):
+        draw.text((20, 20 + 2 * size * row), line, font=font, fill=0)
+    image.save(path)
+
+
 if __name__ == "__main__":
     render("Hello OCR world", 36, HERE / "hello.png")
     render("R", 40, HERE / "char_R.png", pad=8)
+    render_page(["Invoice 2048", "Total due: 1,250.00 EUR", "Payable within 30 days"], 30, HERE / "page.png")

@@ -17,7 +17,7 @@ COMBINE_QUEUE = "combine"
 
 def create_celery(settings: Settings) -> Celery:
     """Build the Celery app with the reliability settings the job contract depends on."""
-    app = Celery("ocr", include=["workers.tasks", "workers.presence"])
+    app = Celery("ocr", include=["workers.tasks", "workers.presence", "workers.worker_metrics"])
     queues = [Queue(queue_for(name)) for name in settings.engines] + [Queue(COMBINE_QUEUE)]
     transport_options = {
         "visibility_timeout": settings.visibility_timeout_s,
@@ -44,6 +44,8 @@ def create_celery(settings: Settings) -> Celery:
         task_soft_time_limit=settings.task_soft_time_limit_s,
         task_time_limit=settings.task_time_limit_s,
         worker_prefetch_multiplier=1,
+        # Pool processes load their engines right after the fork (torch models take seconds).
+        worker_proc_alive_timeout=settings.engine_load_timeout_s,
         worker_max_tasks_per_child=settings.worker_max_tasks_per_child,
         worker_max_memory_per_child=settings.worker_max_memory_per_child_kb or None,
         result_expires=settings.result_ttl_s,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Mode = Literal["char", "text"]
-RequestedMode = Literal["char", "text", "auto"]
+# char: one character; line: a word or one line of text; page: lines found by a detector first.
+Mode = Literal["char", "line", "page"]
+RequestedMode = Literal["char", "text", "line", "page", "auto"]
 Method = Literal["weighted", "confidence", "majority"]
 
 
@@ -21,6 +22,8 @@ class JobOptions:
     requested_mode: RequestedMode = "auto"
     preset: str | None = None
     top_k: int = 5
+    layout_engine: str | None = None
+    calibration: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def cache_material(self) -> dict[str, Any]:
@@ -31,6 +34,8 @@ class JobOptions:
             "method": self.method,
             "weights": {name: self.weights.get(name, 1.0) for name in sorted(self.engines)},
             "top_k": self.top_k,
+            "layout_engine": self.layout_engine if self.mode == "page" else None,
+            "calibration": {name: self.calibration[name] for name in sorted(self.calibration)},
         }
 
     def to_dict(self) -> dict[str, Any]:

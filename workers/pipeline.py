@@ -11,6 +11,7 @@ from celery import Celery, chord
 
 from engines.registry import queue_for
 from workers.celery_app import COMBINE_QUEUE
+from workers.metrics import record_submission
 from workers.options import JobOptions
 from workers.store import JobStore, content_key, now_iso
 
@@ -63,22 +64,29 @@ def start_job(
     }
     key = lookup_key(store, image.sha256, options) if use_cache else None
     cached = store.get_cached(key) if key else None
+    record_submission(options.mode, looked_up=use_cache, hit=cached is not None)
     if cached is not None:
         done = {"status": "succeeded", "cached": True, "result": cached, "finished_at": now_iso()}
         store.create_job(job_id, {**record, **done})
         return _required(store.get_job(job_id))
     store.put_image(image.sha256, image.png)
     store.create_job(job_id, record)
-    _queue_chord(celery_app, job_id, image.sha256, options)
+    if options.mode == "page" and options.layout_engine:
+        # Lines first: the layout task queues the recognition chord once it knows the line boxes.
+        detect = celery_app.signature("ocr.detect_lines", args=(job_id, image.sha256, options.layout_engine))
+        detect.apply_async(queue=queue_for(options.layout_engine))
+    else:
+        queue_recognition(celery_app, job_id, image.sha256, options, None)
     return _required(store.get_job(job_id))
 
 
-def _queue_chord(celery_app: Celery, job_id: str, image_sha256: str, options: JobOptions) -> None:
+def queue_recognition(
+    celery_app: Celery, job_id: str, image_sha256: str, options: JobOptions, boxes: list[list[int]] | None
+) -> None:
+    """Send the chord: every engine reads the image (or each box of it), then ``combine`` votes."""
     recognize = celery_app.signature("ocr.recognize")
-    header = [
-        recognize.clone(args=(job_id, name, image_sha256, options.mode, options.top_k)).set(queue=queue_for(name))
-        for name in options.engines
-    ]
+    args = (job_id, image_sha256, options.mode, options.top_k, boxes)
+    header = [recognize.clone(args=(args[0], name, *args[1:])).set(queue=queue_for(name)) for name in options.engines]
     callback = celery_app.signature("ocr.combine", kwargs={"job_id": job_id}).set(queue=COMBINE_QUEUE)
     errback = celery_app.signature("ocr.job_failed", kwargs={"job_id": job_id}).set(queue=COMBINE_QUEUE)
     chord(header)(callback.on_error(errback))

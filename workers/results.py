@@ -1,36 +1,56 @@
-"""Turn the engines' outputs for one job into the result users read: the vote plus every engine's view."""
+"""Turn the engines' outputs for one job into the result users read: the vote plus every engine's view.
+
+Char jobs vote once over the engines' alternatives. Line and page jobs vote line by line: every engine
+read every line crop (the whole image for a line job), and each line's hypotheses are aligned and voted.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from engines.base import CharResult, EngineResult, TextResult, result_from_dict
+from engines.base import CharResult, TextResult, Word, result_from_dict
 from ensemble import vote_chars, vote_text
+from ensemble.calibration import calibrate, calibrations_from_dict
 from workers.options import JobOptions
 
 
-def build_result(outputs: list[dict[str, Any]], options: JobOptions) -> dict[str, Any] | None:
+def build_result(
+    outputs: list[dict[str, Any]],
+    options: JobOptions,
+    layout: dict[str, Any] | None = None,
+    image_size: list[int] | None = None,
+) -> dict[str, Any] | None:
     """The job result, or None when no engine produced anything to vote on."""
-    results = [result_from_dict(o["result"]) for o in outputs if o["ok"]]
+    calibrations = calibrations_from_dict(options.calibration)
+    readings = {
+        o["engine"]: [calibrate(result_from_dict(r), calibrations.get(o["engine"])) for r in o["results"]]
+        for o in outputs
+        if o["ok"]
+    }
     failed = [{"engine": o["engine"], **o["error"]} for o in outputs if not o["ok"]]
-    if not results:
+    if not readings:
         return None
     common = {
         "mode": options.mode,
         "method": options.method,
-        "weights": {r.engine: options.weights.get(r.engine, 1.0) for r in results},
-        "engines": {**_engine_views(results, options.top_k), **_failure_views(failed)},
+        "weights": {name: options.weights.get(name, 1.0) for name in readings},
         "failed_engines": failed,
-        "model_versions": {r.engine: r.model_version for r in results},
+        "model_versions": {name: results[0].model_version for name, results in readings.items() if results},
     }
     if options.mode == "char":
-        return {**common, **_char_vote(results, options)}
-    return {**common, **_text_vote(results, options)}
+        chars = {name: results[0] for name, results in readings.items() if isinstance(results[0], CharResult)}
+        return {**common, **_char_vote(chars, options), "engines": _engine_char_views(chars, options.top_k, failed)}
+    boxes = (layout or {}).get("boxes") or [[0, 0, *(image_size or [0, 0])]]
+    texts = {name: [r for r in results if isinstance(r, TextResult)] for name, results in readings.items()}
+    lines = [_vote_line(index, box, texts, options) for index, box in enumerate(boxes)]
+    result = {**common, **_join_lines(lines), "lines": lines, "engines": _engine_text_views(texts, failed)}
+    if layout is not None:
+        result["layout"] = {"engine": layout["engine"], "error": layout.get("error")}
+    return result
 
 
-def _char_vote(results: list[EngineResult], options: JobOptions) -> dict[str, Any]:
-    chars = [r for r in results if isinstance(r, CharResult)]
-    vote = vote_chars(chars, options.weights, options.method, top_k=options.top_k)
+def _char_vote(chars: dict[str, CharResult], options: JobOptions) -> dict[str, Any]:
+    vote = vote_chars(list(chars.values()), options.weights, options.method, top_k=options.top_k)
     return {
         "text": vote.character,
         "character": vote.character,
@@ -40,32 +60,88 @@ def _char_vote(results: list[EngineResult], options: JobOptions) -> dict[str, An
     }
 
 
-def _text_vote(results: list[EngineResult], options: JobOptions) -> dict[str, Any]:
-    texts = [r for r in results if isinstance(r, TextResult)]
-    vote = vote_text(texts, options.weights, options.method)
-    line = {"text": vote.text, "confidence": vote.confidence}
+def _vote_line(index: int, box: list[int], texts: dict[str, list[TextResult]], options: JobOptions) -> dict[str, Any]:
+    hypotheses = {name: results[index] for name, results in texts.items() if index < len(results)}
+    vote = vote_text(list(hypotheses.values()), options.weights, options.method)
     return {
+        "box": list(box),
         "text": vote.text,
         "confidence": vote.confidence,
         "agreement": vote.agreement,
         "char_confidences": list(vote.char_confidences),
-        "lines": [line] if vote.text else [],
+        "words": _words(vote.text, hypotheses, box),
+        "engines": {
+            name: {"text": r.text, "confidence": r.confidence, "char_confidences": list(r.char_confidences)}
+            for name, r in hypotheses.items()
+        },
     }
 
 
-def _engine_views(results: list[EngineResult], top_k: int) -> dict[str, dict[str, Any]]:
+def _words(text: str, hypotheses: dict[str, TextResult], box: list[int]) -> list[dict[str, Any]]:
+    """The voted line's words, with boxes from an engine that located the same words."""
+    tokens = text.split()
+    located = [r.words for r in hypotheses.values() if r.words and [w.text for w in r.words] == tokens]
+    located = located or [r.words for r in hypotheses.values() if r.words and len(r.words) == len(tokens)]
+    if not located:
+        return [{"text": token, "box": None} for token in tokens]
+    return [{"text": token, "box": _on_page(word, box)} for token, word in zip(tokens, located[0], strict=True)]
+
+
+def _on_page(word: Word, box: list[int]) -> list[int]:
+    left, top = box[0], box[1]
+    return [word.box[0] + left, word.box[1] + top, word.box[2] + left, word.box[3] + top]
+
+
+def _join_lines(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """Page-level text (lines joined by newlines), confidence and agreement."""
+    kept = [line for line in lines if line["text"]]
+    confidences: list[float] = []
+    for number, line in enumerate(kept):
+        if number:
+            # A line break is as certain as the less certain of the lines it separates.
+            confidences.append(min(kept[number - 1]["confidence"], line["confidence"]))
+        confidences.extend(line["char_confidences"])
+    chars = sum(len(line["text"]) for line in kept)
+    return {
+        "text": "\n".join(line["text"] for line in kept),
+        "confidence": sum(line["confidence"] * len(line["text"]) for line in kept) / chars if chars else 0.0,
+        "agreement": sum(line["agreement"] for line in lines) / len(lines) if lines else 1.0,
+        "char_confidences": confidences,
+    }
+
+
+def _engine_char_views(
+    chars: dict[str, CharResult], top_k: int, failed: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
     views: dict[str, dict[str, Any]] = {}
-    for r in results:
-        view: dict[str, Any] = {"model_version": r.model_version, "elapsed_ms": r.elapsed_ms, "error": None}
-        if isinstance(r, CharResult):
-            top = r.top
-            view["text"] = top.char if top else ""
-            view["confidence"] = top.confidence if top else 0.0
-            view["top5"] = [{"character": c.char, "confidence": c.confidence} for c in r.candidates[:top_k]]
-        else:
-            view.update(text=r.text, confidence=r.confidence, char_confidences=list(r.char_confidences))
-        views[r.engine] = view
-    return views
+    for name, r in chars.items():
+        top = r.top
+        views[name] = {
+            "text": top.char if top else "",
+            "confidence": top.confidence if top else 0.0,
+            "top5": [{"character": c.char, "confidence": c.confidence} for c in r.candidates[:top_k]],
+            "model_version": r.model_version,
+            "elapsed_ms": r.elapsed_ms,
+            "error": None,
+        }
+    return {**views, **_failure_views(failed)}
+
+
+def _engine_text_views(texts: dict[str, list[TextResult]], failed: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    views: dict[str, dict[str, Any]] = {}
+    for name, results in texts.items():
+        read = [r for r in results if r.text]
+        chars = sum(len(r.text) for r in read)
+        views[name] = {
+            "text": "\n".join(r.text for r in read),
+            "confidence": sum(r.confidence * len(r.text) for r in read) / chars if chars else 0.0,
+            "model_version": results[0].model_version if results else "",
+            "elapsed_ms": round(sum(r.elapsed_ms for r in results), 3),
+            "error": None,
+        }
+        if len(results) == 1:
+            views[name]["char_confidences"] = list(results[0].char_confidences)
+    return {**views, **_failure_views(failed)}
 
 
 def _failure_views(failed: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

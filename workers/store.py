@@ -50,6 +50,19 @@ def decode_png(png: bytes) -> npt.NDArray[np.uint8]:
         return np.asarray(image.convert(mode), dtype=np.uint8)
 
 
+def pad_box(box: tuple[int, int, int, int], width: int, height: int, ratio: float = 0.15) -> list[int]:
+    """Grow a detected line box by a share of its height (detectors cut close to the ink)."""
+    left, top, right, bottom = box
+    pad = max(2, round(ratio * (bottom - top)))
+    return [max(0, left - pad), max(0, top - pad), min(width, right + pad), min(height, bottom + pad)]
+
+
+def crop_box(image: npt.NDArray[np.uint8], box: list[int]) -> npt.NDArray[np.uint8]:
+    """The part of ``image`` inside ``box`` (left, top, right, bottom)."""
+    left, top, right, bottom = box
+    return image[top:bottom, left:right]
+
+
 class IdempotencyConflict(Exception):
     """An Idempotency-Key reused with a different request body."""
 
@@ -101,6 +114,10 @@ class JobStore:
     def finish_job(self, job_id: str, result: dict[str, Any]) -> None:
         """Record a successful result."""
         self._write_job(job_id, {"status": "succeeded", "finished_at": now_iso(), "result": result})
+
+    def set_layout(self, job_id: str, layout: dict[str, Any]) -> None:
+        """Record the line boxes found for a page job."""
+        self._write_job(job_id, {"layout": layout})
 
     def fail_job(self, job_id: str, code: str, message: str) -> None:
         """Record why a job failed."""

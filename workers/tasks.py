@@ -13,11 +13,14 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 
 from engines.base import EngineError
+from engines.layout import reading_order
 from workers.celery_app import celery_app
+from workers.metrics import record_job_failure, record_job_finished
 from workers.options import JobOptions
+from workers.pipeline import queue_recognition
 from workers.results import build_result
 from workers.runtime import engine_pool, job_store
-from workers.store import content_key, decode_png
+from workers.store import content_key, crop_box, decode_png, pad_box
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +31,10 @@ def engine_failure(engine: str, code: str, message: str) -> dict[str, Any]:
 
 
 @celery_app.task(name="ocr.recognize")
-def recognize(job_id: str, engine_name: str, image_sha256: str, mode: str, top_k: int) -> dict[str, Any]:
-    """Run one engine on the job's image and return its result (or its failure) as JSON."""
+def recognize(
+    job_id: str, engine_name: str, image_sha256: str, mode: str, top_k: int, boxes: list[list[int]] | None = None
+) -> dict[str, Any]:
+    """Run one engine on the job's image (or on each line box of it) and return its results as JSON."""
     store = job_store()
     store.mark_running(job_id)
     png = store.get_image(image_sha256)
@@ -37,7 +42,9 @@ def recognize(job_id: str, engine_name: str, image_sha256: str, mode: str, top_k
         return engine_failure(engine_name, "image_expired", "the stored image expired before this engine ran")
     try:
         engine = engine_pool().get(engine_name)
-        result = engine.recognize([decode_png(png)], "char" if mode == "char" else "text", top_k)[0]
+        image = decode_png(png)
+        crops = [image] if boxes is None else [crop_box(image, box) for box in boxes]
+        results = engine.recognize(crops, "char" if mode == "char" else "text", top_k)
     except EngineError as exc:
         return engine_failure(engine_name, exc.code, str(exc))
     except SoftTimeLimitExceeded:
@@ -45,7 +52,39 @@ def recognize(job_id: str, engine_name: str, image_sha256: str, mode: str, top_k
     except Exception as exc:
         log.exception("engine %s failed on job %s", engine_name, job_id)
         return engine_failure(engine_name, "failed", f"{type(exc).__name__}: {exc}")
-    return {"engine": engine_name, "ok": True, "result": result.to_dict()}
+    return {"engine": engine_name, "ok": True, "results": [result.to_dict() for result in results]}
+
+
+@celery_app.task(name="ocr.detect_lines", ignore_result=True)
+def detect_lines(job_id: str, image_sha256: str, layout_engine: str) -> None:
+    """Find the page's lines (reading order included), record them on the job, queue recognition."""
+    store = job_store()
+    store.mark_running(job_id)
+    job = store.get_job(job_id)
+    png = store.get_image(image_sha256)
+    if job is None or png is None:
+        log.warning("job %s or its image expired before layout", job_id)
+        return
+    image = decode_png(png)
+    layout = find_lines(image, layout_engine)
+    store.set_layout(job_id, layout)
+    options = JobOptions.from_dict(job["options"])
+    queue_recognition(celery_app, job_id, image_sha256, options, layout["boxes"])
+
+
+def find_lines(image: Any, layout_engine: str) -> dict[str, Any]:
+    """Line boxes in reading order from ``layout_engine``; the whole image as one line if it fails."""
+    height, width = image.shape[:2]
+    try:
+        found = engine_pool().get(layout_engine).detect_lines(image)
+        error = None
+    except (EngineError, SoftTimeLimitExceeded) as exc:
+        found, error = [], {"code": getattr(exc, "code", "timeout"), "message": str(exc)}
+    except Exception as exc:
+        log.exception("layout by %s failed", layout_engine)
+        found, error = [], {"code": "failed", "message": f"{type(exc).__name__}: {exc}"}
+    boxes = [pad_box(found[i], width, height) for i in reading_order(found)] or [[0, 0, width, height]]
+    return {"engine": layout_engine, "boxes": boxes, "error": error}
 
 
 @celery_app.task(name="ocr.combine", ignore_result=True)
@@ -57,13 +96,15 @@ def combine(outputs: list[dict[str, Any]], job_id: str) -> None:
         log.warning("job %s expired before it could be combined", job_id)
         return
     options = JobOptions.from_dict(job["options"])
-    result = build_result(outputs, options)
+    result = build_result(outputs, options, job.get("layout"), job["image_size"])
     if result is None:
         failures = "; ".join(f"{o['engine']}: {o['error']['message']}" for o in outputs)
         store.fail_job(job_id, "all_engines_failed", f"no engine produced a result ({failures})")
+        record_job_finished(options.mode, "failed", job["submitted_epoch"])
         return
     result["processing_time_ms"] = round((time.time() - job["submitted_epoch"]) * 1000.0, 1)
     store.finish_job(job_id, result)
+    record_job_finished(options.mode, "succeeded", job["submitted_epoch"], result)
     # Only complete results are reused: a transient engine failure must not be served again.
     if job.get("cacheable", True) and not result["failed_engines"]:
         key = content_key(job["image_sha256"], options.cache_material(), result["model_versions"])
@@ -74,3 +115,4 @@ def combine(outputs: list[dict[str, Any]], job_id: str) -> None:
 def job_failed(request: Any, exc: BaseException, traceback: Any, job_id: str) -> None:
     """Chord error callback: record the job as failed instead of leaving it queued forever."""
     job_store().fail_job(job_id, "internal_error", f"the job could not be completed: {exc}")
+    record_job_failure(job_store().get_job(job_id))

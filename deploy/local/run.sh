@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Start the whole stack on localhost: Redis (if none answers), one Celery worker for every enabled
-# engine's queue plus combine, gunicorn on 127.0.0.1:8000; wait for /ready; OCR the shipped samples.
+# Start the whole stack on localhost: Redis (if none answers), one Celery worker per enabled engine
+# (each on its own queue) plus one for combine, gunicorn on 127.0.0.1:8000; wait for /ready; OCR the
+# shipped samples (a word, a character, a page).
 # In the foreground Ctrl-C stops what this started; with DETACH=1 it returns (stop with `make stop`).
+# Each worker serves /metrics on its own port from OCR_WORKER_METRICS_PORT (9808) up; with
+# OCR_FLOWER_PORT set, Flower starts too and the workers send task events for it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
@@ -22,11 +25,25 @@ start() {  # name, command...
   echo "started $name (pid $!, log .run/$name.log)"
 }
 
-start worker "$python" -m app.cli worker --name "ocr-local@%h" --concurrency "${OCR_WORKER_CONCURRENCY:-2}"
+engines=$("$python" -c "from config import get_settings; print(' '.join(get_settings().engines))")
+metrics_port="${OCR_WORKER_METRICS_PORT:-9808}"
+first_metrics_port=$metrics_port
+events=()
+[ -n "${OCR_FLOWER_PORT:-}" ] && events=(--task-events)
+for engine in $engines; do
+  start "worker-$engine" "$python" -m app.cli worker --queues "engine.$engine" --name "$engine@%h" \
+    --concurrency "${OCR_WORKER_CONCURRENCY:-1}" --metrics-port "$metrics_port" "${events[@]}"
+  metrics_port=$((metrics_port + 1))
+done
+start worker-combine "$python" -m app.cli worker --queues combine --name "combine@%h" --concurrency 1 \
+  --metrics-port "$metrics_port" "${events[@]}"
+if [ -n "${OCR_FLOWER_PORT:-}" ]; then
+  start flower "$python" -m celery -A workers.celery_app flower --address=127.0.0.1 --port="$OCR_FLOWER_PORT"
+fi
 start api "$python" -m app.cli serve --bind "$bind"
 
 if ! "$python" -m app.cli wait-ready --url "$url" --timeout 120; then
-  tail -n 20 .run/worker.log .run/api.log >&2
+  tail -n 20 .run/worker-*.log .run/api.log >&2
   deploy/local/stop.sh
   exit 1
 fi
@@ -35,7 +52,11 @@ echo
 echo
 "$python" -m app.cli submit samples/char_R.png --url "$url" --mode char
 echo
+"$python" -m app.cli submit samples/page.png --url "$url" --mode page
+echo
 echo "API on $url (docs: $url/docs, OpenAPI: $url/openapi.json)"
+echo "metrics: $url/metrics (API); workers: http://127.0.0.1:PORT/metrics, PORT $first_metrics_port to $metrics_port"
+[ -n "${OCR_FLOWER_PORT:-}" ] && echo "Flower on http://127.0.0.1:$OCR_FLOWER_PORT"
 
 if [ "${DETACH:-0}" = "1" ]; then
   echo "running detached; stop with: make stop"
@@ -44,7 +65,8 @@ fi
 trap 'echo; deploy/local/stop.sh; exit 0' INT TERM
 echo "press Ctrl-C to stop"
 while sleep 1; do
-  for name in worker api; do
-    kill -0 "$(cat ".run/$name.pid")" 2>/dev/null || { echo "$name exited; see .run/$name.log" >&2; deploy/local/stop.sh; exit 1; }
+  for pidfile in .run/worker-*.pid .run/api.pid ${OCR_FLOWER_PORT:+.run/flower.pid}; do
+    name=$(basename "$pidfile" .pid)
+    kill -0 "$(cat "$pidfile")" 2>/dev/null || { echo "$name exited; see .run/$name.log" >&2; deploy/local/stop.sh; exit 1; }
   done
 done

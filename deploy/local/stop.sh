@@ -2,9 +2,9 @@
 # Stop what deploy/local/run.sh started (API, worker, and Redis if it started one). Idempotent.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-for name in api worker redis; do
-  pidfile=".run/$name.pid"
+for pidfile in .run/api.pid .run/worker*.pid .run/flower.pid .run/redis.pid; do
   [ -f "$pidfile" ] || continue
+  name=$(basename "$pidfile" .pid)
   pid=$(cat "$pidfile")
   if kill -0 "$pid" 2>/dev/null; then
     # The worker and API run in their own session: end the whole group (pool children included).

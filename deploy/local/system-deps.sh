@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Debian packages the service needs: Tesseract with English data, fonts, python venv; with the
-# argument `test`, also Chromium for the browser test of the docs page. Installs only what is missing;
-# redis-server is added by ensure-redis.sh when no Redis answers.
+# argument `test`, also Chromium for the browser test of the docs page, and Prometheus (prometheus,
+# promtool) and docker-compose for the monitoring test and the static checks of the deployment files.
+# Installs only what is missing; redis-server is added by ensure-redis.sh when no Redis answers.
 set -euo pipefail
 packages=(tesseract-ocr tesseract-ocr-eng fonts-dejavu-core python3-venv)
-[ "${1:-}" = "test" ] && packages+=(chromium)
+[ "${1:-}" = "test" ] && packages+=(chromium prometheus docker-compose)
+# Character CNN (training/fonts.py): `test` adds the held-out fonts its tests render, `training` every font.
+cnn_test_fonts=(fonts-tlwg-purisa-ttf fonts-sjfonts fonts-crosextra-carlito fonts-freefont-ttf)
+cnn_training_fonts=(fonts-dkg-handwriting fonts-breip fonts-bwht fonts-femkeklaver fonts-humor-sans fonts-rufscript
+  fonts-comic-neue fonts-dancingscript fonts-ecolier-court fonts-yusei-magic fonts-liberation fonts-open-sans
+  fonts-cantarell fonts-linuxlibertine fonts-jura)
+[ "${1:-}" = "test" ] && packages+=("${cnn_test_fonts[@]}")
+[ "${1:-}" = "training" ] && packages+=("${cnn_test_fonts[@]}" "${cnn_training_fonts[@]}")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

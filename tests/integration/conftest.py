@@ -28,7 +28,7 @@ PLUGINS = {
     "broken": "tests.integration.plugin_engines:BrokenEngine",
     "slow_tesseract": "tests.integration.plugin_engines:SlowTesseract",
 }
-ENGINES = ["tesseract", "broken", "slow_tesseract"]
+ENGINES = ["tesseract", "easyocr", "paddleocr", "broken", "slow_tesseract"]
 # Short limits so a killed worker's job is redelivered within seconds (visibility timeout).
 LIMITS = {
     "OCR_TASK_SOFT_TIME_LIMIT_S": "4",
@@ -100,6 +100,7 @@ class WorkerProcess:
     process: subprocess.Popen[bytes]
     log: Path
     killed: bool = field(default=False)
+    metrics_port: int = field(default=0)
 
     def kill_hard(self) -> None:
         """SIGKILL the worker and its pool children at once, as an OOM killer or a crash would."""
@@ -127,6 +128,8 @@ def start_worker(
 
     def start(name: str, queues: list[str], concurrency: int = 1, env: dict[str, str] | None = None) -> WorkerProcess:
         log = logs / f"{name}.log"
+        metrics_port = _free_port()
+        metrics = {"OCR_WORKER_METRICS_PORT": str(metrics_port), "PROMETHEUS_MULTIPROC_DIR": str(logs / f"{name}.prom")}
         command = [
             sys.executable,
             "-m",
@@ -148,12 +151,12 @@ def start_worker(
         process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env={**service_env(), **(env or {})},
+            env={**service_env(), **metrics, **(env or {})},
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        worker = WorkerProcess(name, process, log)
+        worker = WorkerProcess(name, process, log, metrics_port=metrics_port)
         started.append(worker)
         _wait_for_worker(redis_client, f"{name}@test", worker)
         return worker
@@ -180,7 +183,13 @@ def main_worker(start_worker: Callable[..., WorkerProcess]) -> WorkerProcess:
     return start_worker("main", ["engine.tesseract", "engine.broken", "combine"], concurrency=2)
 
 
-@pytest.fixture()
+@pytest.fixture(scope="session")
+def model_workers(start_worker: Callable[..., WorkerProcess], main_worker: WorkerProcess) -> list[WorkerProcess]:
+    """One worker per model engine (EasyOCR, PaddleOCR), as `make run` lays them out."""
+    return [start_worker(name, [f"engine.{name}"]) for name in ("paddleocr", "easyocr")]
+
+
+@pytest.fixture(scope="session")
 def app_client(main_worker: WorkerProcess):
     from app import create_app
 
@@ -199,7 +208,8 @@ def _free_port() -> int:
 def live_server(main_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real API under gunicorn (gthread workers), as `make run` starts it."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("api") / "gunicorn.log"
+    api_dir = tmp_path_factory.mktemp("api")
+    log = api_dir / "gunicorn.log"
     command = [
         sys.executable,
         "-m",
@@ -212,10 +222,13 @@ def live_server(main_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFac
         "4",
         "--worker-class",
         "gthread",
+        "--config",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),
         "app.wsgi:app",
     ]
+    env = {**service_env(), "PROMETHEUS_MULTIPROC_DIR": str(api_dir / "prom")}
     process = subprocess.Popen(
-        command, cwd=ROOT, env=service_env(), stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+        command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -52,7 +52,7 @@ def test_auto_mode_picks_char_and_text(app_client) -> None:
     char_job = _poll(app_client, _submit(app_client, render_png("W", 40), engines="tesseract").get_json()["id"])
     text_job = _poll(app_client, _submit(app_client, render_png("auto mode", 36), engines="tesseract").get_json()["id"])
     assert (char_job["result"]["mode"], char_job["result"]["character"]) == ("char", "W")
-    assert (text_job["result"]["mode"], text_job["result"]["text"]) == ("text", "auto mode")
+    assert (text_job["result"]["mode"], text_job["result"]["text"]) == ("line", "auto mode")
 
 
 def test_json_base64_submission(app_client) -> None:

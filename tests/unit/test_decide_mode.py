@@ -36,45 +36,81 @@ def rendered(text: str, size: int = 40, pad: int = 12, white_on_black: bool = Fa
 
 @pytest.mark.parametrize("char", ["R", "A", "g", "i", "j", "7", "W", "%"])
 def test_single_glyph_is_char(char: str) -> None:
-    assert decide_mode(upload(rendered(char))) == "char"
+    assert decide_mode(upload(rendered(char)), "auto") == "char"
 
 
 def test_single_glyph_on_a_wide_page_is_char() -> None:
     page = Image.new("L", (400, 80), 255)
     page.paste(rendered("K"), (180, 10))
-    assert decide_mode(upload(page)) == "char"
+    assert decide_mode(upload(page), "auto") == "char"
 
 
 def test_white_on_black_glyph_is_char() -> None:
-    assert decide_mode(upload(rendered("B", white_on_black=True))) == "char"
+    assert decide_mode(upload(rendered("B", white_on_black=True)), "auto") == "char"
 
 
 def test_rgb_glyph_is_char() -> None:
-    assert decide_mode(upload(rendered("5").convert("RGB"), "JPEG")) == "char"
+    assert decide_mode(upload(rendered("5").convert("RGB"), "JPEG"), "auto") == "char"
 
 
 @pytest.mark.parametrize("text", ["hello", "OCR", "42", "Hello OCR world"])
-def test_rendered_word_is_text(text: str) -> None:
-    assert decide_mode(upload(rendered(text))) == "text"
+def test_rendered_word_is_a_line(text: str) -> None:
+    assert decide_mode(upload(rendered(text)), "auto") == "line"
 
 
-def test_white_on_black_word_is_text() -> None:
-    assert decide_mode(upload(rendered("words", white_on_black=True))) == "text"
+def test_white_on_black_word_is_a_line() -> None:
+    assert decide_mode(upload(rendered("words", white_on_black=True)), "auto") == "line"
 
 
-def test_one_wide_blob_is_text() -> None:
+def test_one_wide_blob_is_a_line() -> None:
     # A single ink run, but far wider than a glyph (a dash rule, a joined script word).
     page = np.full((40, 200), 255, dtype=np.uint8)
     page[18:22, 20:180] = 0
-    assert decide_mode(upload(Image.fromarray(page))) == "text"
+    assert decide_mode(upload(Image.fromarray(page)), "auto") == "line"
 
 
 @pytest.mark.parametrize("level", [255, 0, 128])
 def test_blank_image_is_char(level: int) -> None:
-    assert decide_mode(upload(Image.new("L", (120, 60), level))) == "char"
+    assert decide_mode(upload(Image.new("L", (120, 60), level)), "auto") == "char"
 
 
-@pytest.mark.parametrize(("name", "mode"), [("char_R.png", "char"), ("hello.png", "text")])
+@pytest.mark.parametrize(("name", "mode"), [("char_R.png", "char"), ("hello.png", "line")])
 def test_shipped_samples_are_decided_as_expected(name: str, mode: str) -> None:
     data = (SAMPLES / name).read_bytes()
-    assert decide_mode(validate_image(data, max_bytes=10_000_000, max_pixels=10_000_000)) == mode
+    assert decide_mode(validate_image(data, max_bytes=10_000_000, max_pixels=10_000_000), "auto") == mode
+
+
+def _lines(texts: list[str]) -> Image.Image:
+    rows = [np.asarray(rendered(text)) for text in texts]
+    width = max(row.shape[1] for row in rows)
+    page = np.full((sum(row.shape[0] for row in rows), width), 255, dtype=np.uint8)
+    top = 0
+    for row in rows:
+        page[top : top + row.shape[0], : row.shape[1]] = row
+        top += row.shape[0]
+    return Image.fromarray(page)
+
+
+@pytest.mark.parametrize("requested", ["auto", "text"])
+def test_several_rows_of_text_are_a_page(requested: str) -> None:
+    assert decide_mode(upload(_lines(["first line", "second one", "third"])), requested) == "page"
+
+
+def test_dots_of_i_and_j_do_not_make_a_second_row() -> None:
+    assert decide_mode(upload(rendered("mini jiji")), "text") == "line"
+
+
+def test_a_line_lost_in_a_large_image_is_a_page() -> None:
+    page = np.full((600, 600), 255, dtype=np.uint8)
+    word = np.asarray(rendered("sign"))
+    page[300 : 300 + word.shape[0], 100 : 100 + word.shape[1]] = word
+    assert decide_mode(upload(Image.fromarray(page)), "text") == "page"
+
+
+@pytest.mark.parametrize("requested", ["char", "line", "page"])
+def test_explicit_modes_are_taken_as_asked(requested: str) -> None:
+    assert decide_mode(upload(rendered("hello")), requested) == requested
+
+
+def test_text_on_a_blank_image_is_a_line() -> None:
+    assert decide_mode(upload(Image.new("L", (120, 60), 255)), "text") == "line"

@@ -10,6 +10,7 @@ from engines.preprocess import (
     INK_CONTRAST,
     border_level,
     crop_to_ink,
+    crop_to_ink_at,
     dark_ink_on_light,
     ink_box,
     ink_runs,
@@ -151,12 +152,21 @@ def test_crop_to_ink_uses_the_minimum_margin_on_small_ink() -> None:
     assert (cropped == 255).all()
 
 
-def test_crop_to_ink_margin_grows_with_the_longer_side() -> None:
-    page = with_ink(paper(100, 100), 10, 50, 20, 80)  # 40 high, 60 wide: margin round(0.15 * 60) = 9
+def test_crop_to_ink_margin_follows_the_ink_height() -> None:
+    # 40 high, 60 wide: margin round(0.15 * 40) = 6, whatever the width (a long line gets no wider margin).
+    page = with_ink(paper(100, 100), 10, 50, 20, 80)
     cropped = crop_to_ink(page)
     assert cropped is not None
-    assert cropped.shape == (40 + 18, 60 + 18)
-    assert ink_box(cropped) == (9, 9, 69, 49)
+    assert cropped.shape == (40 + 12, 60 + 12)
+    assert ink_box(cropped) == (6, 6, 66, 46)
+
+
+def test_crop_to_ink_at_reports_the_origin() -> None:
+    page = with_ink(paper(100, 100), 10, 50, 20, 80)
+    found = crop_to_ink_at(page)
+    assert found is not None
+    _, origin = found
+    assert origin == (20 - 6, 10 - 6)
 
 
 def test_crop_to_ink_with_explicit_margins() -> None:

@@ -215,3 +215,19 @@ def test_model_version_is_stable_across_instances(engine: TesseractEngine) -> No
     finally:
         other.close()
     assert re.fullmatch(r"tesseract-\d+\.\d+\.\d+/eng-[0-9a-f]{12}", engine.model_version)
+
+
+
+SHARED_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist-t10k-part"
+
+
+def test_real_handwritten_digits_that_have_no_choice_iterator_still_read(engine) -> None:
+    # MNIST test images 14, 302 and 345 make Tesseract return no choice iterator for their symbol;
+    # read from the team's shared data at run time (never copied into the repository).
+    from evaluation.samples import _mnist
+
+    images, _ = _mnist(SHARED_MNIST)
+    results = engine.recognize_chars([images[i] for i in (14, 302, 345)])
+    assert len(results) == 3
+    for result in results:
+        assert all(0.0 <= c.confidence <= 1.0 for c in result.candidates)

@@ -1,0 +1,1 @@
+"""Measuring the service on labelled images: `ocr eval` and `ocr calibrate`."""

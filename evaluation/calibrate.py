@@ -1,0 +1,137 @@
+"""Fitting per-engine calibration and voting weights on labelled readings, with a held-apart split.
+
+Calibration: a Platt mapping per engine fitted by maximum likelihood (scipy) on (confidence, correct)
+pairs: for characters the top-1 answer, for text every character of the engine's reading aligned with
+the truth (rapidfuzz). Weights: coordinate ascent over a grid, for each voting method, maximising the
+mean of exact-correctness (characters) and 1 - CER (text) on the fitting split.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz.distance import Levenshtein
+from scipy.optimize import minimize
+
+from ensemble.calibration import PlattCalibration
+from ensemble.voting import METHODS, Method
+from evaluation.readings import Reading
+from evaluation.scoring import Voting, objective, voted_answer
+
+WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The fitted voting and its objective on the fitting split."""
+
+    voting: Voting
+    fit_objective: float
+
+
+def split(readings: Sequence[Reading], test_share: float, seed: int) -> tuple[list[Reading], list[Reading]]:
+    """A seeded split into (fit, test), stratified by item kind."""
+    rng = random.Random(seed)
+    fit, test = [], []
+    for kind in ("char", "word", "line", "page"):
+        group = [r for r in readings if r.item.kind == kind]
+        rng.shuffle(group)
+        cut = round(len(group) * test_share)
+        test.extend(group[:cut])
+        fit.extend(group[cut:])
+    return fit, test
+
+
+def confidence_samples(readings: Sequence[Reading], engine: str) -> tuple[list[float], list[bool]]:
+    """(confidence, correct) pairs for one engine: per character answer, or per read character of text."""
+    confidences: list[float] = []
+    correct: list[bool] = []
+    for reading in readings:
+        truth = reading.item.truth
+        if reading.item.kind == "char":
+            result = reading.chars.get(engine)
+            if result and result.top:
+                confidences.append(result.top.confidence)
+                correct.append(result.top.char == truth)
+            continue
+        texts = [line[engine] for line in reading.lines if engine in line and line[engine].text]
+        text = "\n".join(t.text for t in texts)
+        char_conf = [c for i, t in enumerate(texts) for c in ((1.0,) if i else ()) + t.char_confidences]
+        matched = matched_positions(text, truth)
+        for position, confidence in enumerate(char_conf):
+            if text[position] != "\n":
+                confidences.append(confidence)
+                correct.append(position in matched)
+    return confidences, correct
+
+
+def matched_positions(hypothesis: str, truth: str) -> set[int]:
+    """Positions of ``hypothesis`` that an optimal alignment matches to the same character in ``truth``."""
+    matched: set[int] = set()
+    for block in Levenshtein.opcodes(hypothesis, truth):
+        if block.tag == "equal":
+            matched.update(range(block.src_start, block.src_end))
+    return matched
+
+
+def fit_platt(confidences: Sequence[float], correct: Sequence[bool]) -> PlattCalibration:
+    """Maximum-likelihood ``sigmoid(a * logit(p) + b)``; identity when there is too little to fit."""
+    if len(confidences) < 10 or all(correct) or not any(correct):
+        return PlattCalibration()
+    p = np.clip(np.asarray(confidences, dtype=float), EPS, 1 - EPS)
+    x = np.log(p / (1 - p))
+    y = np.asarray(correct, dtype=float)
+
+    def loss(params: np.ndarray) -> float:
+        z = params[0] * x + params[1]
+        # log(1 + exp(z)) - y * z, the logistic log-loss, computed stably.
+        return float(np.mean(np.logaddexp(0.0, z) - y * z)) + 1e-4 * float(params @ params)
+
+    found = minimize(loss, x0=np.array([1.0, 0.0]), method="L-BFGS-B")
+    a, b = (float(v) for v in found.x)
+    return PlattCalibration(a, b) if math.isfinite(a) and math.isfinite(b) else PlattCalibration()
+
+
+def fit_voting(readings: Sequence[Reading], engines: Sequence[str], calibrate_confidences: bool = True) -> Fit:
+    """Calibrations, then the best weights for each method; the best method wins."""
+    calibration = (
+        {name: fit_platt(*confidence_samples(readings, name)) for name in engines} if calibrate_confidences else {}
+    )
+    best: Fit | None = None
+    for method in METHODS:
+        candidate = _fit_weights(readings, engines, method, calibration)
+        if best is None or candidate.fit_objective > best.fit_objective + 1e-12:
+            best = candidate
+    assert best is not None
+    return best
+
+
+def _fit_weights(
+    readings: Sequence[Reading], engines: Sequence[str], method: Method, calibration: dict[str, PlattCalibration]
+) -> Fit:
+    weights = dict.fromkeys(engines, 1.0)
+    best = _objective(readings, Voting(weights, method, calibration))
+    for _ in range(3):
+        improved = False
+        for engine in engines:
+            for value in WEIGHT_GRID:
+                if value == weights[engine]:
+                    continue
+                trial = {**weights, engine: value}
+                if not any(trial.values()):
+                    continue
+                current = _objective(readings, Voting(trial, method, calibration))
+                if current > best + 1e-9:
+                    best, weights, improved = current, trial, True
+        if not improved:
+            break
+    return Fit(Voting(weights, method, calibration), best)
+
+
+def _objective(readings: Sequence[Reading], voting: Voting) -> float:
+    return objective(readings, [voted_answer(r, voting) for r in readings])

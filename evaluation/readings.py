@@ -1,0 +1,156 @@
+"""Every engine's raw reading of every item, from a running server or in this process.
+
+The raw readings (a character's ranked alternatives, each line's text with per-character confidences)
+are kept so that voting can be replayed offline for every method, weight set and calibration.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import requests
+from PIL import Image
+
+from engines.base import CharCandidate, CharResult, Engine, EngineError, TextResult
+from engines.layout import reading_order
+from evaluation.manifest import Item
+from workers.store import pad_box
+
+MODE_FOR_KIND = {"char": "char", "word": "line", "line": "line", "page": "page"}
+
+
+@dataclass
+class Reading:
+    """The engines' outputs for one item: ``chars`` for char items, ``lines`` for the others."""
+
+    item: Item
+    chars: dict[str, CharResult] = field(default_factory=dict)
+    lines: list[dict[str, TextResult]] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    engine_ms: dict[str, float] = field(default_factory=dict)
+
+    def engines(self) -> list[str]:
+        """Engines that produced something for this item."""
+        if self.item.kind == "char":
+            return sorted(self.chars)
+        return sorted({name for line in self.lines for name in line})
+
+
+def read_via_server(
+    items: Iterable[Item], url: str, engines: list[str] | None = None, timeout_s: float = 120.0
+) -> Iterator[Reading]:
+    """Submit each item to the API (mode from its kind; ``engines`` or every enabled one) and collect readings."""
+    form = {"engines": ",".join(engines)} if engines else {}
+    with requests.Session() as http:
+        for item in items:
+            with item.path.open("rb") as handle:
+                data = {"mode": MODE_FOR_KIND[item.kind], **form}
+                response = http.post(f"{url}/v1/jobs", files={"image": handle}, data=data, timeout=60)
+            if response.status_code != 202:
+                raise RuntimeError(f"{item.path}: {response.status_code} {response.text.strip()}")
+            yield reading_from_job(item, _wait(http, url + response.headers["Location"], timeout_s))
+
+
+def _wait(http: requests.Session, job_url: str, timeout_s: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job: dict[str, Any] = http.get(job_url, timeout=30).json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{job_url} not finished after {timeout_s}s")
+        time.sleep(0.02)
+
+
+def reading_from_job(item: Item, job: dict[str, Any]) -> Reading:
+    """Rebuild the engines' raw readings from a finished job's result."""
+    reading = Reading(item)
+    if job["status"] != "succeeded":
+        reading.failed = {"*": str(job.get("error"))}
+        return reading
+    result = job["result"]
+    versions = result.get("model_versions", {})
+    for name, view in result["engines"].items():
+        if view.get("error"):
+            reading.failed[name] = view["error"]["code"]
+        else:
+            reading.engine_ms[name] = float(view.get("elapsed_ms", 0.0))
+    if item.kind == "char":
+        for name, view in result["engines"].items():
+            if not view.get("error"):
+                candidates = tuple(CharCandidate(c["character"], c["confidence"]) for c in view.get("top5", []))
+                reading.chars[name] = CharResult(name, versions.get(name, ""), candidates)
+        return reading
+    for line in result["lines"]:
+        reading.lines.append(
+            {
+                name: TextResult(name, versions.get(name, ""), h["text"], tuple(h["char_confidences"]))
+                for name, h in line["engines"].items()
+            }
+        )
+    return reading
+
+
+def read_locally(items: Iterable[Item], engines: dict[str, Engine], layout: Engine | None) -> Iterator[Reading]:
+    """Run the engines in this process on each item, as the workers would."""
+    for item in items:
+        with Image.open(item.path) as image:
+            pixels = np.asarray(image.convert("RGB"), dtype=np.uint8)
+        yield _read_one(item, pixels, engines, layout)
+
+
+def _read_one(item: Item, pixels: np.ndarray, engines: dict[str, Engine], layout: Engine | None) -> Reading:
+    reading = Reading(item)
+    crops = [pixels]
+    if item.kind == "page":
+        if layout is None:
+            raise RuntimeError("page items need a layout engine")
+        crops = page_crops(pixels, layout)
+    for name, engine in engines.items():
+        started = time.perf_counter()
+        try:
+            results = engine.recognize(crops, "char" if item.kind == "char" else "text")
+        except EngineError as exc:
+            reading.failed[name] = exc.code
+            continue
+        except Exception as exc:  # noqa: BLE001 - as in the workers, a broken engine fails only itself
+            reading.failed[name] = f"failed: {type(exc).__name__}: {exc}"
+            continue
+        reading.engine_ms[name] = (time.perf_counter() - started) * 1000.0
+        if item.kind == "char":
+            reading.chars[name] = results[0]  # type: ignore[assignment]
+        else:
+            _add_lines(reading, name, results)
+    return reading
+
+
+def _add_lines(reading: Reading, name: str, results: list[Any]) -> None:
+    while len(reading.lines) < len(results):
+        reading.lines.append({})
+    for line, result in zip(reading.lines, results, strict=False):
+        line[name] = result
+
+
+def page_crops(pixels: np.ndarray, layout: Engine) -> list[np.ndarray]:
+    """Line crops in reading order, padded as the workers pad them."""
+    height, width = pixels.shape[:2]
+    boxes = layout.detect_lines(pixels)
+    padded = [pad_box(boxes[i], width, height) for i in reading_order(boxes)] or [[0, 0, width, height]]
+    return [pixels[top:bottom, left:right] for left, top, right, bottom in padded]
+
+
+def with_progress(readings: Iterator[Reading], total: int, enabled: bool) -> Iterator[Reading]:
+    """A progress bar on stderr while the readings come in."""
+    if not enabled:
+        yield from readings
+        return
+    from tqdm import tqdm
+
+    yield from tqdm(readings, total=total, unit="item", desc="reading")
+
+
+ReadFunction = Callable[[list[Item]], Iterator[Reading]]

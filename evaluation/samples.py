@@ -1,0 +1,175 @@
+"""Labelled sample sets: rendered with Debian fonts, or read from the shared real handwriting at run time.
+
+    python -m evaluation.samples rendered OUT_DIR [--seed 0] [--chars 60 --words 30 --lines 15 --pages 3]
+    python -m evaluation.samples handwriting OUT_DIR [--shared ../shared/data] [--per-class 10]
+
+Both write PNG files and a ``manifest.tsv`` (with ``source`` and ``style`` columns for grouping).
+Real handwriting is never copied into the repository: build that set into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import random
+import string
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from evaluation.manifest import Item, write_manifest
+
+FONTS = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+]
+WORDS = [
+    "invoice",
+    "total",
+    "amount",
+    "paid",
+    "order",
+    "number",
+    "date",
+    "street",
+    "station",
+    "river",
+    "garden",
+    "window",
+    "market",
+    "letter",
+    "quarter",
+    "doctor",
+    "bridge",
+    "yellow",
+    "silver",
+    "planet",
+    "family",
+    "winter",
+    "summer",
+    "record",
+    "report",
+    "office",
+    "weekly",
+    "delivery",
+    "customer",
+    "balance",
+    "account",
+    "address",
+    "company",
+    "product",
+    "service",
+    "payment",
+    "receipt",
+]
+CHARSET = string.digits + string.ascii_uppercase + string.ascii_lowercase
+
+
+def _draw(text: str, font_path: str, size: int, rng: random.Random, pad: int = 14) -> Image.Image:
+    font = ImageFont.truetype(font_path, size)
+    lines = text.split("\n")
+    widths = [font.getbbox(line)[2] for line in lines]
+    height = size + size // 2
+    image = Image.new("L", (max(widths) + 2 * pad, height * len(lines) + 2 * pad), 255)
+    draw = ImageDraw.Draw(image)
+    for row, line in enumerate(lines):
+        draw.text((pad, pad + row * height), line, font=font, fill=rng.randint(0, 60))
+    if rng.random() < 0.5:
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.9)))
+    noise = np.asarray(image, dtype=np.float32) + np.random.default_rng(rng.randint(0, 2**31)).normal(
+        0, 8, image.size[::-1]
+    )
+    return Image.fromarray(np.clip(noise, 0, 255).astype(np.uint8))
+
+
+def rendered_set(out: Path, seed: int, chars: int, words: int, lines: int, pages: int) -> list[Item]:
+    """Printed characters, words, lines and pages in DejaVu fonts, with blur and noise."""
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    items: list[Item] = []
+
+    def add(kind: str, text: str, size: int) -> None:
+        font = rng.choice(FONTS)
+        path = out / f"{kind}_{len(items):04d}.png"
+        _draw(text, font, size, rng).save(path)
+        items.append(Item(path, kind, text, {"source": "rendered", "style": "printed"}))  # type: ignore[arg-type]
+
+    for _ in range(chars):
+        add("char", rng.choice(CHARSET), rng.randint(28, 48))
+    for _ in range(words):
+        add("word", rng.choice(WORDS).capitalize() if rng.random() < 0.3 else rng.choice(WORDS), rng.randint(20, 36))
+    for _ in range(lines):
+        add("line", _sentence(rng), rng.randint(18, 30))
+    for _ in range(pages):
+        add("page", "\n".join(_sentence(rng) for _ in range(rng.randint(3, 5))), rng.randint(18, 26))
+    write_manifest(out / "manifest.tsv", items)
+    return items
+
+
+def _sentence(rng: random.Random) -> str:
+    words = [rng.choice(WORDS) for _ in range(rng.randint(3, 6))]
+    if rng.random() < 0.5:
+        words.insert(rng.randint(0, len(words)), str(rng.randint(2, 9999)))
+    return " ".join(words).capitalize()
+
+
+def handwriting_set(out: Path, shared: Path, per_class: int, seed: int) -> list[Item]:
+    """Real handwritten characters: MNIST digits and CoMNIST uppercase, from the shared folder."""
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    items: list[Item] = []
+    images, labels = _mnist(shared / "mnist-t10k-part")
+    for digit in range(10):
+        for index in rng.sample([i for i, label in enumerate(labels) if label == digit], per_class):
+            path = out / f"mnist_{index:05d}.png"
+            Image.fromarray(images[index]).save(path)
+            items.append(Item(path, "char", str(digit), {"source": "mnist", "style": "handwritten"}))
+    for letter_dir in sorted((shared / "comnist-upper").iterdir()):
+        files = sorted(letter_dir.glob("*.png"))
+        for source in rng.sample(files, min(per_class, len(files))):
+            path = out / f"comnist_{letter_dir.name}_{source.stem}.png"
+            with Image.open(source) as image:
+                ink = np.asarray(image.convert("RGBA"))[:, :, 3]
+            Image.fromarray(255 - ink).save(path)  # ink is in the alpha channel: dark ink on white
+            items.append(Item(path, "char", letter_dir.name, {"source": "comnist", "style": "handwritten"}))
+    write_manifest(out / "manifest.tsv", items)
+    return items
+
+
+def _mnist(folder: Path) -> tuple[np.ndarray, list[int]]:
+    with gzip.open(folder / "images-idx3-ubyte.gz") as handle:
+        data = handle.read()
+    count, rows, cols = (int.from_bytes(data[i : i + 4], "big") for i in (4, 8, 12))
+    images = np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, rows, cols)
+    with gzip.open(folder / "labels-idx1-ubyte.gz") as handle:
+        labels = list(handle.read()[8:])
+    return images, labels
+
+
+def main() -> None:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="kind", required=True)
+    rendered = sub.add_parser("rendered")
+    rendered.add_argument("out", type=Path)
+    rendered.add_argument("--seed", type=int, default=0)
+    for name, default in (("chars", 60), ("words", 30), ("lines", 15), ("pages", 3)):
+        rendered.add_argument(f"--{name}", type=int, default=default)
+    hand = sub.add_parser("handwriting")
+    hand.add_argument("out", type=Path)
+    hand.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    hand.add_argument("--per-class", type=int, default=10)
+    hand.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if args.kind == "rendered":
+        items = rendered_set(args.out, args.seed, args.chars, args.words, args.lines, args.pages)
+    else:
+        items = handwriting_set(args.out, args.shared, args.per_class, args.seed)
+    print(f"{len(items)} items, manifest {args.out / 'manifest.tsv'}")
+
+
+if __name__ == "__main__":
+    main()
