@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-REQ_STAMP := $(VENV)/.req-$(shell cat requirements-production.txt requirements-dev.txt pyproject.toml | sha256sum | cut -c1-16)
+REQ_STAMP := $(VENV)/.req-$(shell cat requirements-production.txt requirements-dev.txt requirements-training.txt pyproject.toml | sha256sum | cut -c1-16)
 
 .PHONY: run run-detached stop test test-unit test-integration lint typecheck bench system-deps install install-dev clean
 

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     engine_load_timeout_s: float = Field(180.0, gt=0)
 
     # Engines
-    engines: Annotated[list[str], NoDecode] = ["tesseract", "easyocr", "paddleocr"]
+    engines: Annotated[list[str], NoDecode] = ["tesseract", "easyocr", "paddleocr", "emnist_cnn"]
     engine_plugins: dict[str, str] = {}
     tessdata_path: Path = Path("/usr/share/tesseract-ocr/5/tessdata")
     tesseract_lang: str = "eng"

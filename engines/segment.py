@@ -45,10 +45,15 @@ SPACE_VS_LETTER_GAP = 1.8
 
 @dataclass(frozen=True)
 class Segment:
-    """One character candidate: its box in the crop and its own ink (other characters masked out)."""
+    """One character candidate: its box in the crop and its own ink (other characters masked out).
+
+    ``box`` bounds the ink above ``INK_LEVEL``; ``ink`` also keeps the anti-aliased pixel around it
+    (as a whole-crop glyph would), so it starts at ``origin`` = (x, y) in the crop, up to 1 px before.
+    """
 
     box: Box
     ink: FloatImage
+    origin: tuple[int, int]
 
     @property
     def width(self) -> int:
@@ -209,8 +214,15 @@ def merge_pieces(pieces: list[_Piece]) -> list[_Piece]:
 
 def _segment(ink: FloatImage, labels: npt.NDArray[np.int32], piece: _Piece) -> Segment:
     left, top, right, bottom = piece.box
-    own = np.isin(labels[top:bottom, left:right], piece.ids)
-    return Segment((left, top, right, bottom), np.where(own, ink[top:bottom, left:right], 0.0).astype(np.float32))
+    x0, y0 = max(0, left - 1), max(0, top - 1)
+    x1, y1 = min(ink.shape[1], right + 1), min(ink.shape[0], bottom + 1)
+    window = labels[y0:y1, x0:x1]
+    own = np.isin(window, piece.ids)
+    # The component and the faint pixels next to it, but never another component's ink.
+    near = np.pad(own, 1)
+    near = near[:-2, 1:-1] | near[2:, 1:-1] | near[1:-1, :-2] | near[1:-1, 2:] | own
+    keep = own | (near & (window == 0))
+    return Segment((left, top, right, bottom), np.where(keep, ink[y0:y1, x0:x1], 0.0).astype(np.float32), (x0, y0))
 
 
 def _space_confidences(segments: list[Segment], height: float) -> tuple[float, ...]:
@@ -249,7 +261,8 @@ def cut_column(segment: Segment, height: float) -> int | None:
     """The best column to cut a too-wide blob at (touching characters), or None."""
     if segment.width <= WIDE_BLOB * height:
         return None
-    profile = (segment.ink >= INK_LEVEL).sum(axis=0)
+    shift = segment.box[0] - segment.origin[0]
+    profile = (segment.ink >= INK_LEVEL).sum(axis=0)[shift : shift + segment.width]
     margin = max(1, round(CUT_MARGIN * height))
     if segment.width - 2 * margin < 1:
         return None
@@ -261,17 +274,18 @@ def cut_column(segment: Segment, height: float) -> int | None:
 
 
 def split_at(segment: Segment, column: int) -> tuple[Segment, Segment]:
-    """The two segments left and right of ``column`` (boxes trimmed to their ink)."""
-    left, top, _, _ = segment.box
+    """The two segments left and right of ``column`` (a column of the box; boxes trimmed to their ink)."""
+    x0, y0 = segment.origin
+    cut = column + segment.box[0] - x0
     halves = []
-    for part, offset in ((segment.ink[:, :column], 0), (segment.ink[:, column:], column)):
-        rows = np.flatnonzero(part.any(axis=1))
-        cols = np.flatnonzero(part.any(axis=0))
+    for part, offset in ((segment.ink[:, :cut], 0), (segment.ink[:, cut:], cut)):
+        strong = part >= INK_LEVEL
+        rows, cols = np.flatnonzero(strong.any(axis=1)), np.flatnonzero(strong.any(axis=0))
         if rows.size == 0:
             rows = cols = np.array([0])
         r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-        box = (left + offset + c0, top + r0, left + offset + c1, top + r1)
-        halves.append(Segment(box, part[r0:r1, c0:c1]))
+        box = (x0 + offset + c0, y0 + r0, x0 + offset + c1, y0 + r1)
+        halves.append(Segment(box, part, (x0 + offset, y0)))
     return halves[0], halves[1]
 
 

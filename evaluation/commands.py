@@ -16,7 +16,7 @@ from evaluation.calibrate import fit_voting, split
 from evaluation.manifest import Item, ManifestError, load_items
 from evaluation.readings import Reading, read_locally, read_via_server, with_progress
 from evaluation.report import evaluate, table, write_json, write_plots
-from evaluation.scoring import Voting, all_answers, objective, voted_answer
+from evaluation.scoring import Voting, all_answers, engine_answer, objective, voted_answer
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -155,6 +155,8 @@ def calibrate_command(
     rows = before_after(test_set, used, before, fitted.voting)
     for row in rows:
         click.echo(row["line"])
+    weights = ", ".join(f"{e} {w:g}" for e, w in sorted(fitted.voting.weights.items()))
+    click.echo(f"fitted: method {fitted.voting.method}; weights {weights}")
     preset = FittedPreset(
         weights=dict(fitted.voting.weights),
         method=fitted.voting.method,
@@ -175,20 +177,15 @@ def calibrate_command(
 
 
 def before_after(test_set: list[Reading], engines: list[str], before: Voting, after: Voting) -> list[dict[str, Any]]:
-    """Objective (mean of exact chars and 1 - CER) on the held-apart items: engines, before, after."""
+    """Objective (mean of exact chars and 1 - CER) on the held-apart items: each engine, before, after."""
+    answers = {name: [engine_answer(r, name) for r in test_set] for name in engines}
+    answers["ensemble before"] = [voted_answer(r, before) for r in test_set]
+    answers["ensemble after"] = [voted_answer(r, after) for r in test_set]
     rows = []
-    systems = {name: Voting({name: 1.0}, "weighted", {}) for name in engines}
-    systems["ensemble before"] = before
-    systems["ensemble after"] = after
-    for label, voting in systems.items():
-        value = objective(test_set, [voted_answer(r, voting) for r in test_set])
-        rows.append(
-            {
-                "system": label,
-                "objective": value,
-                "line": f"{label:<18} held-apart score {value:.4f}  ({len(test_set)} items)",
-            }
-        )
+    for label, given in answers.items():
+        value = objective(test_set, given)
+        line = f"{label:<18} held-apart score {value:.4f}  ({len(test_set)} items)"
+        rows.append({"system": label, "objective": value, "line": line})
     return rows
 
 

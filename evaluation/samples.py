@@ -94,8 +94,11 @@ def rendered_set(out: Path, seed: int, chars: int, words: int, lines: int, pages
     def add(kind: str, text: str, size: int) -> None:
         font = rng.choice(FONTS)
         path = out / f"{kind}_{len(items):04d}.png"
-        _draw(text, font, size, rng).save(path)
-        items.append(Item(path, kind, text, {"source": "rendered", "style": "printed"}))  # type: ignore[arg-type]
+        image = _draw(text, font, size, rng)
+        degraded = rng.random() < 0.4
+        (_degrade(image, rng) if degraded else image).save(path)
+        style = "degraded" if degraded else "printed"
+        items.append(Item(path, kind, text, {"source": "rendered", "style": style}))  # type: ignore[arg-type]
 
     for _ in range(chars):
         add("char", rng.choice(CHARSET), rng.randint(28, 48))
@@ -107,6 +110,22 @@ def rendered_set(out: Path, seed: int, chars: int, words: int, lines: int, pages
         add("page", "\n".join(_sentence(rng) for _ in range(rng.randint(3, 5))), rng.randint(18, 26))
     write_manifest(out / "manifest.tsv", items)
     return items
+
+
+def _degrade(image: Image.Image, rng: random.Random) -> Image.Image:
+    """A poor scan or photo: low resolution, blur, a slight tilt, uneven lighting and speckle."""
+    width, height = image.size
+    factor = rng.uniform(0.35, 0.6)
+    small = image.resize((max(1, round(width * factor)), max(1, round(height * factor))), Image.Resampling.BILINEAR)
+    image = small.resize((width, height), Image.Resampling.BILINEAR).filter(
+        ImageFilter.GaussianBlur(rng.uniform(0.6, 1.2))
+    )
+    image = image.rotate(rng.uniform(-3, 3), resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
+    pixels = np.asarray(image, dtype=np.float32)
+    gradient = np.linspace(0, rng.uniform(20, 60), pixels.shape[1], dtype=np.float32)[None, :]
+    speckle = np.random.default_rng(rng.randint(0, 2**31)).random(pixels.shape) < 0.01
+    pixels = np.where(speckle, 90.0, pixels * 0.85 + gradient)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
 
 
 def _sentence(rng: random.Random) -> str:

@@ -14,7 +14,15 @@ from ensemble.fitted import FittedPreset, load_fitted_presets, save_fitted_prese
 from evaluation.calibrate import confidence_samples, fit_platt, fit_voting, matched_positions, split
 from evaluation.manifest import Item, ManifestError, escape, load_items, unescape, write_manifest
 from evaluation.readings import Reading
-from evaluation.scoring import Answer, Voting, expected_calibration_error, objective, score, voted_answer
+from evaluation.scoring import (
+    Answer,
+    Voting,
+    engine_answer,
+    expected_calibration_error,
+    objective,
+    score,
+    voted_answer,
+)
 
 
 def _char_reading(truth: str, answers: dict[str, tuple[str, float]]) -> Reading:
@@ -118,9 +126,7 @@ def test_calibration_improves_held_apart_accuracy_with_an_unreliable_engine() ->
     fitted = fit_voting(fit_set, engines)
     score_before = objective(test_set, [voted_answer(r, before) for r in test_set])
     score_after = objective(test_set, [voted_answer(r, fitted.voting) for r in test_set])
-    best_single = max(
-        objective(test_set, [voted_answer(r, Voting({e: 1.0}, "weighted", {})) for r in test_set]) for e in engines
-    )
+    best_single = max(objective(test_set, [engine_answer(r, e) for r in test_set]) for e in engines)
     assert score_after >= score_before + 0.05, (score_before, score_after)
     assert score_after >= best_single - 0.02, (score_after, best_single)
     assert fitted.voting.weights["liar"] < fitted.voting.weights["good"]

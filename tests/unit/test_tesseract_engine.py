@@ -217,7 +217,6 @@ def test_model_version_is_stable_across_instances(engine: TesseractEngine) -> No
     assert re.fullmatch(r"tesseract-\d+\.\d+\.\d+/eng-[0-9a-f]{12}", engine.model_version)
 
 
-
 SHARED_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist-t10k-part"
 
 
