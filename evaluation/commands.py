@@ -13,7 +13,7 @@ from config.settings import ROOT, Settings
 from ensemble import load_presets
 from ensemble.fitted import FittedPreset, load_fitted_presets, save_fitted_preset
 from evaluation.calibrate import fit_voting, split
-from evaluation.manifest import Item, ManifestError, load_items
+from evaluation.manifest import Item, ManifestError, load_items, write_manifest
 from evaluation.readings import Reading, read_locally, read_via_server, with_progress
 from evaluation.report import evaluate, table, write_json, write_plots
 from evaluation.scoring import Voting, all_answers, engine_answer, objective, voted_answer
@@ -133,6 +133,13 @@ def eval_command(
 @click.option("--test-share", default=0.3, show_default=True, help="share of items held apart to report on")
 @click.option("--engines", default=None, help="comma-separated engines (default: every enabled engine)")
 @click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--held-apart",
+    "held_apart",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="also write the held-apart items as a manifest (to `ocr eval` them)",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def calibrate_command(
     manifest: Path,
@@ -143,6 +150,7 @@ def calibrate_command(
     test_share: float,
     engines: str | None,
     seed: int,
+    held_apart: Path | None,
     progress: bool,
 ) -> None:
     """Fit calibrations and voting weights on MANIFEST; write them as preset NAME; report before/after."""
@@ -150,6 +158,8 @@ def calibrate_command(
     readings = collect(items, url, local, progress, _names(engines))
     used = sorted({e for r in readings for e in r.engines()})
     fit_set, test_set = split(readings, test_share, seed)
+    if held_apart:
+        write_manifest(held_apart, [r.item for r in test_set])
     before = server_voting(url, local, None)
     fitted = fit_voting(fit_set, used)
     rows = before_after(test_set, used, before, fitted.voting)

@@ -136,18 +136,25 @@ def _sentence(rng: random.Random) -> str:
 
 
 def handwriting_set(out: Path, shared: Path, per_class: int, seed: int) -> list[Item]:
-    """Real handwritten characters: MNIST digits and CoMNIST uppercase, from the shared folder."""
+    """Real handwritten characters: MNIST digits and CoMNIST uppercase, from the shared folder.
+
+    Only the parts the shipped character CNN never trained on: MNIST images 8000-8999 and the CoMNIST
+    files whose name hashes into the CNN's test split (training/real.py).
+    """
+    from training.real import MNIST_SPLITS, comnist_split_of
+
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
     items: list[Item] = []
     images, labels = _mnist(shared / "mnist-t10k-part")
+    start, end = MNIST_SPLITS["test"]
     for digit in range(10):
-        for index in rng.sample([i for i, label in enumerate(labels) if label == digit], per_class):
+        for index in rng.sample([i for i in range(start, end) if labels[i] == digit], per_class):
             path = out / f"mnist_{index:05d}.png"
             Image.fromarray(images[index]).save(path)
             items.append(Item(path, "char", str(digit), {"source": "mnist", "style": "handwritten"}))
     for letter_dir in sorted((shared / "comnist-upper").iterdir()):
-        files = sorted(letter_dir.glob("*.png"))
+        files = sorted(f for f in letter_dir.glob("*.png") if comnist_split_of(f.name) == "test")
         for source in rng.sample(files, min(per_class, len(files))):
             path = out / f"comnist_{letter_dir.name}_{source.stem}.png"
             with Image.open(source) as image:
