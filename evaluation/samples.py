@@ -186,14 +186,16 @@ def main() -> None:
         rendered.add_argument(f"--{name}", type=int, default=default)
     hand = sub.add_parser("handwriting")
     hand.add_argument("out", type=Path)
-    hand.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    hand.add_argument("--shared", type=Path, default=None, help="default: OCR_SHARED_DATA or ../shared/data")
     hand.add_argument("--per-class", type=int, default=10)
     hand.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if args.kind == "rendered":
         items = rendered_set(args.out, args.seed, args.chars, args.words, args.lines, args.pages)
     else:
-        items = handwriting_set(args.out, args.shared, args.per_class, args.seed)
+        from training.real import DEFAULT_DATA_DIR
+
+        items = handwriting_set(args.out, args.shared or DEFAULT_DATA_DIR, args.per_class, args.seed)
     print(f"{len(items)} items, manifest {args.out / 'manifest.tsv'}")
 
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,17 @@ from engines.glyph import normalize_glyph
 from training.classes import INDEX
 from training.emnist import CharSet, label_mapping, load_idx_pair
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+def _shared_data_dir() -> Path:
+    """``OCR_SHARED_DATA``, else ``../shared/data`` beside the repository, else the team's /work/shared/data."""
+    if os.environ.get("OCR_SHARED_DATA"):
+        return Path(os.environ["OCR_SHARED_DATA"])
+    beside = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    team = Path("/work/shared/data")
+    return beside if beside.is_dir() or not team.is_dir() else team
+
+
+DEFAULT_DATA_DIR = _shared_data_dir()
 MNIST_DIR = "mnist-t10k-part"
 COMNIST_DIR = "comnist-upper"
 MNIST_SPLITS = {"train": (0, 7000), "val": (7000, 8000), "test": (8000, 9000)}

@@ -156,7 +156,7 @@ def test_bad_images_get_4xx_json_and_queue_nothing(
 @pytest.mark.parametrize(
     ("form", "code"),
     [
-        ({"mode": "page"}, "invalid_request"),
+        ({"mode": "paragraph"}, "invalid_request"),
         ({"engines": "tesseract,nope"}, "unknown_engine"),
         ({"preset": "nope"}, "unknown_preset"),
         ({"weights": "{bad"}, "invalid_weights"),
