@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 REQ_STAMP := $(VENV)/.req-$(shell cat requirements-production.txt requirements-dev.txt requirements-training.txt pyproject.toml | sha256sum | cut -c1-16)
 
-.PHONY: run run-detached stop test test-unit test-integration lint typecheck bench system-deps install install-dev clean
+.PHONY: run run-detached stop test test-unit test-integration lint typecheck bench system-deps test-system-deps install install-dev clean
 
 run: system-deps install  ## install everything, start Redis + worker + API, OCR a sample; Ctrl-C stops
 	deploy/local/run.sh
@@ -16,8 +16,7 @@ run-detached: system-deps install  ## same as run, but leave the stack running (
 stop:  ## stop what `make run` started
 	deploy/local/stop.sh
 
-test: install-dev  ## install what the tests need and run the whole suite
-	deploy/local/system-deps.sh test
+test: test-system-deps install-dev  ## install what the tests need and run the whole suite
 	VENV=$(VENV) deploy/local/ensure-redis.sh
 	$(MAKE) lint typecheck
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest
@@ -38,8 +37,12 @@ bench: install-dev  ## needs a running stack (make run-detached)
 system-deps:
 	deploy/local/system-deps.sh
 
+# Debian packages first: creating the virtual environment needs python3-venv.
+test-system-deps:
+	deploy/local/system-deps.sh test
+
 $(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 	$(VENV)/bin/pip install --quiet --upgrade pip
 
 $(VENV)/.prod-installed: requirements-production.txt pyproject.toml | $(VENV)/bin/python

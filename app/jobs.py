@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from apiflask import APIBlueprint
@@ -108,13 +109,16 @@ def batch_predict() -> dict[str, Any]:
             items.append({"index": index, "job": svc.submit(data, options)})
         except ApiError as exc:
             items.append({"index": index, "job": None, "error": {"code": exc.code, "message": exc.message}})
-    return {"results": [_batch_item(item, svc.settings.sync_timeout_s) for item in items]}
+    # One deadline for the whole batch: items still unfinished then are returned with their status.
+    deadline = time.monotonic() + svc.settings.sync_timeout_s
+    return {"results": [_batch_item(item, deadline) for item in items]}
 
 
-def _batch_item(item: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+def _batch_item(item: dict[str, Any], deadline: float) -> dict[str, Any]:
     if item["job"] is None:
         return {"index": item["index"], "job_id": None, "status": "rejected", "result": None, "error": item["error"]}
-    job = service().store.wait_for_job(item["job"]["id"], timeout_s) or item["job"]
+    remaining = max(0.0, deadline - time.monotonic())
+    job = service().store.wait_for_job(item["job"]["id"], remaining) or item["job"]
     return {
         "index": item["index"],
         "job_id": job["id"],

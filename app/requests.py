@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from typing import Any
 
 from flask import request
@@ -64,10 +65,10 @@ def _weights_from_json(text: str) -> dict[str, float]:
     except json.JSONDecodeError as exc:
         raise ApiError(422, "invalid_weights", f"weights is not valid JSON: {exc}") from exc
     valid = isinstance(weights, dict) and all(
-        isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in weights.values()
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in weights.values()
     )
     if not valid:
-        raise ApiError(422, "invalid_weights", "weights must be a JSON object of engine -> number >= 0")
+        raise ApiError(422, "invalid_weights", "weights must be a JSON object of engine -> finite number >= 0")
     return {str(k): float(v) for k, v in weights.items()}
 
 

@@ -37,7 +37,7 @@ class OptionsFields(Schema):
         load_default=None,
         metadata={"description": "engine -> weight; overrides preset"},
     )
-    top_k = fields.Integer(load_default=5, validate=validators.Range(min=1, max=20))
+    top_k = fields.Integer(load_default=None, validate=validators.Range(min=1, max=20))
     cache = fields.Boolean(load_default=True, metadata={"description": "false: always run the engines"})
 
 

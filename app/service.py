@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -13,7 +14,7 @@ from app.errors import ApiError
 from app.images import ValidatedImage, validate_image
 from config.settings import Settings
 from engines.preprocess import crop_to_ink, dark_ink_on_light, ink_runs, text_bands, to_gray
-from ensemble import UnknownPreset, resolve_weights
+from ensemble import InvalidPresets, UnknownPreset, resolve_weights
 from ensemble.fitted import FittedPreset
 from workers.options import JobOptions, Mode
 from workers.pipeline import StoredImage, new_job_id, start_job
@@ -44,6 +45,8 @@ class Service:
             weights = resolve_weights(self.presets, raw.get("preset"), raw.get("weights"), self.settings.default_preset)
         except UnknownPreset as exc:
             raise ApiError(422, "unknown_preset", str(exc)) from exc
+        except InvalidPresets as exc:  # e.g. an explicit JSON weight that is not a finite number >= 0
+            raise ApiError(422, "invalid_weights", str(exc)) from exc
         requested = raw.get("mode") or "auto"
         mode = decide_mode(image, requested)
         preset = raw.get("preset") or (None if raw.get("weights") else self.settings.default_preset)
@@ -92,7 +95,13 @@ class Service:
                 if job is not None:
                     return job
                 time.sleep(0.01)
-        return start_job(self.celery, self.store, image, options, use_cache, job_id)
+        try:
+            return start_job(self.celery, self.store, image, options, use_cache, job_id)
+        except Exception:
+            # Let a retry with the same key start afresh instead of finding a job that never ran.
+            with contextlib.suppress(Exception):
+                self.store.release_idempotency_key(key, job_id)
+            raise
 
 
 def decide_mode(image: ValidatedImage, requested: str) -> Mode:

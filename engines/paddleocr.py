@@ -11,6 +11,7 @@ rapidocr keeps ``use_det/use_cls/use_rec`` on the object after a call, so every 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import time
@@ -78,6 +79,10 @@ class PaddleOcrEngine(Engine):
         self._char_mask = allowed_mask(self._characters, CHAR_CLASSES)
         # The rapidocr release pins the model files it ships.
         self._version = f"rapidocr-{metadata.version('rapidocr')}/PP-OCRv6-small"
+        if model_paths:
+            # Your own model files: their digests make the version (and the cache key) change with them.
+            digests = "/".join(f"{kind}-{_digest(path)}" for kind, path in sorted(model_paths.items()))
+            self._version = f"rapidocr-{metadata.version('rapidocr')}/{digests}"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PaddleOcrEngine:
@@ -175,6 +180,10 @@ class PaddleOcrEngine(Engine):
         confidences = tuple(min(1.0, c.confidence) for c in chars)
         words = _words(chars, pixels_per_step, line)
         return TextResult(self.name, self._version, text, confidences, 0.0, words)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
 def _model_params(paths: dict[str, Path]) -> dict[str, str]:

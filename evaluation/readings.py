@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 import requests
-from PIL import Image
 
+from app.images import validate_image
 from engines.base import CharCandidate, CharResult, Engine, EngineError, TextResult
 from engines.layout import reading_order
 from evaluation.manifest import Item
-from workers.store import pad_box
+from workers.store import decode_png, pad_box
 
 MODE_FOR_KIND = {"char": "char", "word": "line", "line": "line", "page": "page"}
 
@@ -98,9 +98,9 @@ def reading_from_job(item: Item, job: dict[str, Any]) -> Reading:
 def read_locally(items: Iterable[Item], engines: dict[str, Engine], layout: Engine | None) -> Iterator[Reading]:
     """Run the engines in this process on each item, as the workers would."""
     for item in items:
-        with Image.open(item.path) as image:
-            pixels = np.asarray(image.convert("RGB"), dtype=np.uint8)
-        yield _read_one(item, pixels, engines, layout)
+        # Decoded exactly as the API does (EXIF orientation, transparency on white, 16-bit scaling).
+        validated = validate_image(item.path.read_bytes(), max_bytes=1 << 30, max_pixels=1 << 30)
+        yield _read_one(item, decode_png(validated.png), engines, layout)
 
 
 def _read_one(item: Item, pixels: np.ndarray, engines: dict[str, Engine], layout: Engine | None) -> Reading:

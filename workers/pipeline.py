@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -71,13 +72,24 @@ def start_job(
         return _required(store.get_job(job_id))
     store.put_image(image.sha256, image.png)
     store.create_job(job_id, record)
+    try:
+        _queue_first_step(celery_app, job_id, image, options)
+    except Exception:
+        # The broker refused the job: record it as failed rather than leave it queued forever.
+        with contextlib.suppress(Exception):
+            store.fail_job(job_id, "not_queued", "the job could not be queued; retry the request")
+        raise
+    return _required(store.get_job(job_id))
+
+
+def _queue_first_step(celery_app: Celery, job_id: str, image: StoredImage, options: JobOptions) -> None:
     if options.mode == "page" and options.layout_engine:
         # Lines first: the layout task queues the recognition chord once it knows the line boxes.
         detect = celery_app.signature("ocr.detect_lines", args=(job_id, image.sha256, options.layout_engine))
-        detect.apply_async(queue=queue_for(options.layout_engine))
+        failed = celery_app.signature("ocr.job_failed", kwargs={"job_id": job_id}).set(queue=COMBINE_QUEUE)
+        detect.apply_async(queue=queue_for(options.layout_engine), link_error=failed)
     else:
         queue_recognition(celery_app, job_id, image.sha256, options, None)
-    return _required(store.get_job(job_id))
 
 
 def queue_recognition(

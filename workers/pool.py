@@ -14,6 +14,8 @@ log = logging.getLogger(__name__)
 
 # How long a failed load is remembered before the next task tries again (weights may appear).
 RETRY_LOAD_AFTER_S = 30.0
+# How often a loaded engine's version is published again (its record expires with OCR_RESULT_TTL_S).
+REPUBLISH_AFTER_S = 600.0
 
 
 class EnginePool:
@@ -24,11 +26,16 @@ class EnginePool:
         self._store = store
         self._engines: dict[str, Engine] = {}
         self._failures: dict[str, tuple[str, float]] = {}
+        self._published: dict[str, float] = {}
 
     def get(self, name: str) -> Engine:
         """The loaded engine, loading it on first use."""
         if name in self._engines:
-            return self._engines[name]
+            engine = self._engines[name]
+            # Keep the published version fresh: the API's cache lookups need it, and it expires.
+            if time.monotonic() - self._published.get(name, 0.0) > REPUBLISH_AFTER_S:
+                self._publish(name, {"available": True, "model_version": engine.model_version})
+            return engine
         failure = self._failures.get(name)
         if failure and time.monotonic() - failure[1] < RETRY_LOAD_AFTER_S:
             raise EngineUnavailable(failure[0])
@@ -65,6 +72,7 @@ class EnginePool:
         raise EngineUnavailable(reason)
 
     def _publish(self, name: str, info: dict[str, object]) -> None:
+        self._published[name] = time.monotonic()
         try:
             self._store.publish_engine(name, {**info, "updated_at": now_iso()})
         except Exception:

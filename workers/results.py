@@ -21,12 +21,10 @@ def build_result(
     image_size: list[int] | None = None,
 ) -> dict[str, Any] | None:
     """The job result, or None when no engine produced anything to vote on."""
+    readings = {o["engine"]: [result_from_dict(r) for r in o["results"]] for o in outputs if o["ok"]}
+    # Votes use calibrated confidences; every engine's own view keeps the confidences it reported.
     calibrations = calibrations_from_dict(options.calibration)
-    readings = {
-        o["engine"]: [calibrate(result_from_dict(r), calibrations.get(o["engine"])) for r in o["results"]]
-        for o in outputs
-        if o["ok"]
-    }
+    voting = {name: [calibrate(r, calibrations.get(name)) for r in results] for name, results in readings.items()}
     failed = [{"engine": o["engine"], **o["error"]} for o in outputs if not o["ok"]]
     if not readings:
         return None
@@ -39,18 +37,20 @@ def build_result(
     }
     if options.mode == "char":
         chars = {name: results[0] for name, results in readings.items() if isinstance(results[0], CharResult)}
-        return {**common, **_char_vote(chars, options), "engines": _engine_char_views(chars, options.top_k, failed)}
+        voted = [results[0] for results in voting.values() if isinstance(results[0], CharResult)]
+        return {**common, **_char_vote(voted, options), "engines": _engine_char_views(chars, options.top_k, failed)}
     boxes = (layout or {}).get("boxes") or [[0, 0, *(image_size or [0, 0])]]
     texts = {name: [r for r in results if isinstance(r, TextResult)] for name, results in readings.items()}
-    lines = [_vote_line(index, box, texts, options) for index, box in enumerate(boxes)]
+    voted_texts = {name: [r for r in results if isinstance(r, TextResult)] for name, results in voting.items()}
+    lines = [_vote_line(index, box, texts, voted_texts, options) for index, box in enumerate(boxes)]
     result = {**common, **_join_lines(lines), "lines": lines, "engines": _engine_text_views(texts, failed)}
     if layout is not None:
         result["layout"] = {"engine": layout["engine"], "error": layout.get("error")}
     return result
 
 
-def _char_vote(chars: dict[str, CharResult], options: JobOptions) -> dict[str, Any]:
-    vote = vote_chars(list(chars.values()), options.weights, options.method, top_k=options.top_k)
+def _char_vote(chars: list[CharResult], options: JobOptions) -> dict[str, Any]:
+    vote = vote_chars(chars, options.weights, options.method, top_k=options.top_k)
     return {
         "text": vote.character,
         "character": vote.character,
@@ -60,9 +60,16 @@ def _char_vote(chars: dict[str, CharResult], options: JobOptions) -> dict[str, A
     }
 
 
-def _vote_line(index: int, box: list[int], texts: dict[str, list[TextResult]], options: JobOptions) -> dict[str, Any]:
+def _vote_line(
+    index: int,
+    box: list[int],
+    texts: dict[str, list[TextResult]],
+    voted_texts: dict[str, list[TextResult]],
+    options: JobOptions,
+) -> dict[str, Any]:
     hypotheses = {name: results[index] for name, results in texts.items() if index < len(results)}
-    vote = vote_text(list(hypotheses.values()), options.weights, options.method)
+    calibrated = [results[index] for results in voted_texts.values() if index < len(results)]
+    vote = vote_text(calibrated, options.weights, options.method)
     return {
         "box": list(box),
         "text": vote.text,

@@ -115,6 +115,15 @@ class JobStore:
         """Record a successful result."""
         self._write_job(job_id, {"status": "succeeded", "finished_at": now_iso(), "result": result})
 
+    def count_delivery(self, job_id: str, engine: str) -> int:
+        """Count one more delivery of a job's task for ``engine``; returns how many there have been."""
+        key = f"{PREFIX}deliveries:{job_id}:{engine}"
+        with self.client.pipeline() as pipe:
+            pipe.incr(key)
+            pipe.expire(key, self.result_ttl_s)
+            count, _ = pipe.execute()
+        return int(count)
+
     def set_layout(self, job_id: str, layout: dict[str, Any]) -> None:
         """Record the line boxes found for a page job."""
         self._write_job(job_id, {"layout": layout})
@@ -172,6 +181,13 @@ class JobStore:
         if earlier["digest"] != request_digest:
             raise IdempotencyConflict(key)
         return str(earlier["job_id"])
+
+    def release_idempotency_key(self, key: str, job_id: str) -> None:
+        """Forget ``key`` if it still points at ``job_id`` (its job could not be started)."""
+        redis_key = f"{PREFIX}idem:{hashlib.sha256(key.encode()).hexdigest()}"
+        current = self.client.get(redis_key)
+        if current is not None and json.loads(current).get("job_id") == job_id:
+            self.client.delete(redis_key)
 
     # Engines and workers
     def publish_engine(self, name: str, info: dict[str, Any]) -> None:

@@ -23,6 +23,8 @@ from workers.runtime import engine_pool, job_store
 from workers.store import content_key, crop_box, decode_png, pad_box
 
 log = logging.getLogger(__name__)
+# A task delivered more often than this was redelivered after its worker process died each time.
+MAX_DELIVERIES = 3
 
 
 def engine_failure(engine: str, code: str, message: str) -> dict[str, Any]:
@@ -37,6 +39,11 @@ def recognize(
     """Run one engine on the job's image (or on each line box of it) and return its results as JSON."""
     store = job_store()
     store.mark_running(job_id)
+    deliveries = store.count_delivery(job_id, engine_name)
+    if deliveries > MAX_DELIVERIES:
+        # Redelivered after killing its worker process each time (a crash or OOM on this input):
+        # give up on this engine instead of looping, so the others still vote.
+        return engine_failure(engine_name, "crashed", f"the engine's process died {deliveries - 1} times on this job")
     png = store.get_image(image_sha256)
     if png is None:
         return engine_failure(engine_name, "image_expired", "the stored image expired before this engine ran")
@@ -46,6 +53,8 @@ def recognize(
         crops = [image] if boxes is None else [crop_box(image, box) for box in boxes]
         results = engine.recognize(crops, "char" if mode == "char" else "text", top_k)
     except EngineError as exc:
+        if isinstance(exc.__cause__, SoftTimeLimitExceeded):  # an adapter wrapped the time limit
+            return engine_failure(engine_name, "timeout", "the engine ran past its time limit")
         return engine_failure(engine_name, exc.code, str(exc))
     except SoftTimeLimitExceeded:
         return engine_failure(engine_name, "timeout", "the engine ran past its time limit")
@@ -62,8 +71,11 @@ def detect_lines(job_id: str, image_sha256: str, layout_engine: str) -> None:
     store.mark_running(job_id)
     job = store.get_job(job_id)
     png = store.get_image(image_sha256)
-    if job is None or png is None:
-        log.warning("job %s or its image expired before layout", job_id)
+    if job is None:
+        log.warning("job %s expired before layout", job_id)
+        return
+    if png is None:
+        store.fail_job(job_id, "image_expired", "the stored image expired before its lines were detected")
         return
     image = decode_png(png)
     layout = find_lines(image, layout_engine)
@@ -106,7 +118,8 @@ def combine(outputs: list[dict[str, Any]], job_id: str) -> None:
     store.finish_job(job_id, result)
     record_job_finished(options.mode, "succeeded", job["submitted_epoch"], result)
     # Only complete results are reused: a transient engine failure must not be served again.
-    if job.get("cacheable", True) and not result["failed_engines"]:
+    layout_failed = bool((job.get("layout") or {}).get("error"))
+    if job.get("cacheable", True) and not result["failed_engines"] and not layout_failed:
         key = content_key(job["image_sha256"], options.cache_material(), result["model_versions"])
         store.put_cached(key, result)
 

@@ -14,6 +14,9 @@ url="http://$bind"
 mkdir -p .run
 
 deploy/local/ensure-redis.sh
+# Whatever happens from here (Ctrl-C while waiting, a failing sample), stop what this script started.
+trap 'echo; deploy/local/stop.sh; exit 130' INT TERM
+trap 'status=$?; [ $status -eq 0 ] || deploy/local/stop.sh' EXIT
 
 start() {  # name, command...
   local name=$1; shift
@@ -59,6 +62,7 @@ echo "metrics: $url/metrics (API); workers: http://127.0.0.1:PORT/metrics, PORT 
 [ -n "${OCR_FLOWER_PORT:-}" ] && echo "Flower on http://127.0.0.1:$OCR_FLOWER_PORT"
 
 if [ "${DETACH:-0}" = "1" ]; then
+  trap - EXIT INT TERM
   echo "running detached; stop with: make stop"
   exit 0
 fi

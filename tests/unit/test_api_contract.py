@@ -115,3 +115,16 @@ def test_unknown_route_is_404_json(app) -> None:
     response = app.test_client().get("/v2/nothing")
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("weights", ['{"tesseract": Infinity}', '{"tesseract": 1e999}', '{"tesseract": NaN}'])
+def test_non_finite_weights_are_422_not_500(app, weights: str) -> None:
+    png = io.BytesIO()
+    Image.new("L", (40, 20), 255).save(png, format="PNG")
+    response = app.test_client().post(
+        "/v1/jobs",
+        data={"image": (io.BytesIO(png.getvalue()), "a.png"), "weights": weights},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "invalid_weights"
