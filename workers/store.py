@@ -25,6 +25,8 @@ import redis
 from PIL import Image
 
 PREFIX = "ocr:"
+# Bump when the content or meaning of a job result changes.
+RESULT_FORMAT = 2
 JOB_STATUSES = ("queued", "running", "succeeded", "failed")
 
 
@@ -34,9 +36,13 @@ def now_iso() -> str:
 
 
 def content_key(image_sha256: str, options: dict[str, Any], model_versions: dict[str, str]) -> str:
-    """The cache key of a job: the image digest, its options and the versions of the engines used."""
+    """The cache key of a job: the image digest, its options and the versions of the engines used.
+
+    ``RESULT_FORMAT`` is part of it too, so a release that changes what a result holds never serves
+    results cached by an older one.
+    """
     material = json.dumps(
-        {"image": image_sha256, "options": options, "versions": model_versions},
+        {"image": image_sha256, "options": options, "versions": model_versions, "format": RESULT_FORMAT},
         sort_keys=True,
         separators=(",", ":"),
     )

@@ -154,3 +154,11 @@ def test_to_dict_does_not_share_the_weights_dict() -> None:
     data = job.to_dict()
     data["weights"]["tesseract"] = 9.0
     assert job.weights["tesseract"] == 1.0
+
+
+def test_content_key_changes_with_the_result_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workers import store
+
+    before = store.content_key("abc", {"mode": "char"}, {"tesseract": "5"})
+    monkeypatch.setattr(store, "RESULT_FORMAT", store.RESULT_FORMAT + 1)
+    assert store.content_key("abc", {"mode": "char"}, {"tesseract": "5"}) != before
