@@ -54,20 +54,7 @@ def get_job(job_id: str) -> dict[str, Any]:
 def predict() -> dict[str, Any]:
     """Synchronous character recognition: top-5 alternatives and every engine's prediction."""
     data, options = read_single()
-    job = _run_to_completion(data, {**options, "mode": "char"})
-    result = job["result"]
-    return {
-        "job_id": job["id"],
-        "character": result["character"],
-        "confidence": result["confidence"],
-        "top5": result["top5"],
-        "predictions": result["engines"],
-        "failed_engines": result["failed_engines"],
-        "method": result["method"],
-        "agreement": result["agreement"],
-        "cached": job.get("cached", False),
-        "processing_time_ms": result["processing_time_ms"],
-    }
+    return _sync_answer(_run_to_completion(data, {**options, "mode": "char"}), ("character", "top5"))
 
 
 @jobs_bp.post("/predict_text")
@@ -76,21 +63,7 @@ def predict() -> dict[str, Any]:
 def predict_text() -> dict[str, Any]:
     """Synchronous word/line recognition with per-character confidences."""
     data, options = read_single()
-    job = _run_to_completion(data, {**options, "mode": "text"})
-    result = job["result"]
-    return {
-        "job_id": job["id"],
-        "text": result["text"],
-        "confidence": result["confidence"],
-        "char_confidences": result["char_confidences"],
-        "lines": result["lines"],
-        "predictions": result["engines"],
-        "failed_engines": result["failed_engines"],
-        "method": result["method"],
-        "agreement": result["agreement"],
-        "cached": job.get("cached", False),
-        "processing_time_ms": result["processing_time_ms"],
-    }
+    return _sync_answer(_run_to_completion(data, {**options, "mode": "text"}), ("text", "char_confidences", "lines"))
 
 
 @jobs_bp.post("/batch_predict")
@@ -126,6 +99,16 @@ def _batch_item(item: dict[str, Any], deadline: float) -> dict[str, Any]:
         "result": job.get("result"),
         "error": job.get("error"),
     }
+
+
+SYNC_FIELDS = ("confidence", "failed_engines", "method", "agreement", "processing_time_ms")
+
+
+def _sync_answer(job: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """A finished job as a synchronous endpoint answers it: ``fields`` of its result plus the common ones."""
+    result = job["result"]
+    answer = {name: result[name] for name in (*fields, *SYNC_FIELDS)}
+    return {"job_id": job["id"], "predictions": result["engines"], "cached": job.get("cached", False), **answer}
 
 
 def _run_to_completion(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
