@@ -14,6 +14,7 @@ hierarchy so that workers and the ensemble never see third-party exception types
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -181,6 +182,11 @@ class TextResult:
 
 
 EngineResult = CharResult | TextResult
+
+
+def elapsed_ms(started: float, crops: int = 1) -> float:
+    """Milliseconds since ``started`` (a ``time.perf_counter()`` reading), shared out over ``crops``."""
+    return round((time.perf_counter() - started) * 1000.0 / max(1, crops), 3)
 
 
 def result_from_dict(data: dict[str, Any]) -> EngineResult:

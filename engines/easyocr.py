@@ -27,6 +27,7 @@ from engines.base import (
     EngineFailure,
     EngineUnavailable,
     TextResult,
+    elapsed_ms,
 )
 from engines.ctc import CHAR_CLASSES
 from engines.preprocess import crop_to_ink, dark_ink_on_light, to_gray
@@ -133,7 +134,7 @@ class EasyOcrEngine(Engine):
         """Read each crop as one line. EasyOCR gives one confidence per line: each character gets it."""
         started = time.perf_counter()
         readings = self._read_batch(crops, allowlist=None)
-        per_crop = _ms_per(started, crops)
+        per_crop = elapsed_ms(started, len(crops))
         return [
             TextResult(self.name, self._version, text, tuple([conf] * len(text)), per_crop) for text, conf in readings
         ]
@@ -142,7 +143,7 @@ class EasyOcrEngine(Engine):
         """Read each crop as one of the 62 classes; EasyOCR gives no alternatives, only its answer."""
         started = time.perf_counter()
         readings = self._read_batch(crops, allowlist=CHAR_CLASSES)
-        per_crop = _ms_per(started, crops)
+        per_crop = elapsed_ms(started, len(crops))
         results = []
         for text, conf in readings:
             candidates = (CharCandidate(text[0], conf),) if text else ()
@@ -178,7 +179,3 @@ class EasyOcrEngine(Engine):
 def _clip(box: Box, width: int, height: int) -> Box:
     left, top, right, bottom = box
     return max(0, left), max(0, top), min(width, right), min(height, bottom)
-
-
-def _ms_per(started: float, crops: Sequence[Crop]) -> float:
-    return round((time.perf_counter() - started) * 1000.0 / max(1, len(crops)), 3)

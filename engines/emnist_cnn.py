@@ -36,6 +36,7 @@ from engines.base import (
     EngineUnavailable,
     TextResult,
     Word,
+    elapsed_ms,
 )
 from engines.glyph import GLYPH_SIZE, normalize_glyph, normalize_ink
 from engines.preprocess import to_gray
@@ -162,7 +163,7 @@ class EmnistCnnEngine(Engine):
         glyphs = [normalize_glyph(to_gray(crop)) for crop in crops]
         present = [g for g in glyphs if g is not None]
         probabilities = iter(self.predict(np.stack(present) if present else _no_glyphs()))
-        share = _ms_since(started) / max(1, len(crops))
+        share = elapsed_ms(started, len(crops))
         results = []
         for glyph in glyphs:
             candidates = self._top_k(next(probabilities), top_k) if glyph is not None else ()
@@ -175,7 +176,7 @@ class EmnistCnnEngine(Engine):
         plans = [_plan(segment_line(to_gray(crop))) for crop in crops]
         glyphs = [glyph for plan in plans for item in plan for glyph in item.glyphs()]
         probabilities = self.predict(np.stack(glyphs) if glyphs else _no_glyphs())
-        share = _ms_since(started) / max(1, len(crops))
+        share = elapsed_ms(started, len(crops))
         results, offset = [], 0
         for plan in plans:
             readings, offset = _choose_splits(plan, probabilities, offset)
@@ -299,7 +300,3 @@ def _word(chars: list[tuple[str, float, Box]]) -> Word:
     boxes = [box for _, _, box in chars]
     box = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
     return Word("".join(c for c, _, _ in chars), float(np.mean([c for _, c, _ in chars])), box)
-
-
-def _ms_since(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000.0, 3)

@@ -32,6 +32,7 @@ from engines.base import (
     EngineUnavailable,
     TextResult,
     Word,
+    elapsed_ms,
 )
 from engines.ctc import CHAR_CLASSES, LATIN_TEXT, DecodedChar, allowed_mask, greedy_decode, ranked_alternatives
 from engines.preprocess import INK_CONTRAST, border_level, crop_to_ink, crop_to_ink_at, dark_ink_on_light, to_gray
@@ -131,7 +132,7 @@ class PaddleOcrEngine(Engine):
             ranked = [] if probs is None else ranked_alternatives(probs, self._characters, self._char_mask, top_k)
             candidates = tuple(CharCandidate(char, conf) for char, conf in ranked)
             results.append(CharResult(self.name, self._version, candidates))
-        elapsed = round((time.perf_counter() - started) * 1000.0 / max(1, len(crops)), 3)
+        elapsed = elapsed_ms(started, len(crops))
         return [CharResult(r.engine, r.model_version, r.candidates, elapsed) for r in results]
 
     def _recognize(self, images: list[np.ndarray]) -> list[tuple[np.ndarray, float]]:
@@ -265,5 +266,5 @@ def _words(
 
 
 def _with_elapsed(results: list[TextResult], started: float) -> list[TextResult]:
-    per_crop = round((time.perf_counter() - started) * 1000.0 / max(1, len(results)), 3)
+    per_crop = elapsed_ms(started, len(results))
     return [TextResult(r.engine, r.model_version, r.text, r.char_confidences, per_crop, r.words) for r in results]

@@ -24,6 +24,7 @@ from engines.base import (
     EngineUnavailable,
     TextResult,
     Word,
+    elapsed_ms,
 )
 from engines.preprocess import crop_to_ink, crop_to_ink_at, dark_ink_on_light, limit_height, to_gray
 
@@ -94,7 +95,7 @@ class TesseractEngine(Engine):
         candidates: list[CharCandidate] = []
         if glyph is not None:
             candidates = self._ranked_choices(Image.fromarray(glyph))[:top_k]
-        return CharResult(self.name, self._version, tuple(candidates), _ms_since(started))
+        return CharResult(self.name, self._version, tuple(candidates), elapsed_ms(started))
 
     def _ranked_choices(self, image: Image.Image) -> list[CharCandidate]:
         api, tess = self._char_api, self._tesserocr
@@ -122,12 +123,12 @@ class TesseractEngine(Engine):
         started = time.perf_counter()
         found = crop_to_ink_at(dark_ink_on_light(to_gray(crop)), margin_ratio=0.1)
         if found is None:
-            return TextResult(self.name, self._version, "", (), _ms_since(started))
+            return TextResult(self.name, self._version, "", (), elapsed_ms(started))
         line, origin = found
         scaled = limit_height(line, MAX_LINE_HEIGHT)
         text, confidences, words = self._read_line(Image.fromarray(scaled))
         placed = _place_words(words, line.shape[0] / scaled.shape[0], origin)
-        return TextResult(self.name, self._version, text, tuple(confidences), _ms_since(started), placed)
+        return TextResult(self.name, self._version, text, tuple(confidences), elapsed_ms(started), placed)
 
     def _read_line(self, image: Image.Image) -> tuple[str, list[float], list[Word]]:
         api, tess = self._line_api, self._tesserocr
@@ -213,7 +214,3 @@ def _first(items: Iterator[Any]) -> list[Any]:
 
 def _unit(value: float) -> float:
     return min(1.0, max(0.0, float(value)))
-
-
-def _ms_since(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000.0, 3)
