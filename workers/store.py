@@ -6,7 +6,7 @@ Keys (all under the ``ocr:`` prefix, each with a TTL):
     cache:<content key> a finished result, reused by identical later jobs
     idem:<key>          the job created for an Idempotency-Key, with the request's digest
     engine:<name>       model version and availability, published by worker processes
-    worker:<hostname>   the queues a live worker consumes (refreshed on each heartbeat)
+    workers             hash: hostname -> the queues a live worker consumes and when that expires
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import redis
 from PIL import Image
 
 PREFIX = "ocr:"
+# One hash of worker announcements (hostname -> record with its expiry): /ready reads it in one call.
+WORKERS_KEY = f"{PREFIX}workers"
 # Bump when the content or meaning of a job result changes.
 RESULT_FORMAT = 2
 JOB_STATUSES = ("queued", "running", "succeeded", "failed")
@@ -207,18 +209,25 @@ class JobStore:
 
     def publish_worker(self, hostname: str, queues: list[str], ttl_s: float) -> None:
         """Announce a live worker and its queues until ``ttl_s`` passes without a refresh."""
-        record = json.dumps({"hostname": hostname, "queues": queues, "seen_at": now_iso()})
-        self.client.set(f"{PREFIX}worker:{hostname}", record, px=int(ttl_s * 1000))
+        record = {"hostname": hostname, "queues": queues, "seen_at": now_iso(), "expires": time.time() + ttl_s}
+        self.client.hset(WORKERS_KEY, hostname, json.dumps(record))
 
     def remove_worker(self, hostname: str) -> None:
         """Forget a worker that shut down cleanly."""
-        self.client.delete(f"{PREFIX}worker:{hostname}")
+        self.client.hdel(WORKERS_KEY, hostname)
 
     def live_workers(self) -> list[dict[str, Any]]:
-        """Every worker whose announcement has not expired."""
-        keys = list(self.client.scan_iter(match=f"{PREFIX}worker:*", count=100))
-        values = self.client.mget(keys) if keys else []
-        return [json.loads(value) for value in values if value]
+        """Every worker whose announcement has not expired (one read; expired ones are dropped)."""
+        now, live, expired = time.time(), [], []
+        for hostname, value in self.client.hgetall(WORKERS_KEY).items():
+            record = json.loads(value)
+            if record.get("expires", 0) > now:
+                live.append({k: v for k, v in record.items() if k != "expires"})
+            else:
+                expired.append(hostname)
+        if expired:
+            self.client.hdel(WORKERS_KEY, *expired)
+        return live
 
     def _job_key(self, job_id: str) -> str:
         return f"{PREFIX}job:{job_id}"

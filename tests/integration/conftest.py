@@ -169,7 +169,7 @@ def start_worker(
 def _wait_for_worker(client: redis.Redis, hostname: str, worker: WorkerProcess, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if client.exists(f"ocr:worker:{hostname}"):
+        if client.hexists("ocr:workers", hostname):
             return
         if worker.process.poll() is not None:
             break
