@@ -6,9 +6,9 @@ import io
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
-from rapidfuzz.distance import Levenshtein
 
 from tests.integration.conftest import FONT, wait_job
+from tests.rendering import cer, contains
 
 pytestmark = pytest.mark.integration
 ENGINES = ["tesseract", "easyocr", "paddleocr"]
@@ -35,19 +35,6 @@ def render_page(lines: list[str], size: int = 30) -> tuple[bytes, list[tuple[int
     return buffer.getvalue(), boxes
 
 
-def cer(hypothesis: str, reference: str) -> float:
-    return Levenshtein.distance(hypothesis, reference) / max(1, len(reference))
-
-
-def _contains(outer: list[int], inner: tuple[int, int, int, int], slack: int = 4) -> bool:
-    return (
-        outer[0] <= inner[0] + slack
-        and outer[1] <= inner[1] + slack
-        and outer[2] >= inner[2] - slack
-        and outer[3] >= inner[3] - slack
-    )
-
-
 @pytest.fixture(scope="module")
 def page_job(app_client, model_workers) -> dict:
     png, _ = render_page(LINES)
@@ -69,7 +56,7 @@ def test_page_lines_come_back_in_reading_order_with_boxes_around_their_text(page
     assert len(lines) == len(LINES)
     for line, expected, ink in zip(lines, LINES, drawn, strict=True):
         assert cer(line["text"], expected) <= 0.05, (line["text"], expected)
-        assert _contains(line["box"], ink), (line["box"], ink)
+        assert contains(line["box"], ink, slack=4), (line["box"], ink)
         assert set(line["engines"]) == set(ENGINES)
     assert result["text"].count("\n") == len(LINES) - 1
 
@@ -79,7 +66,7 @@ def test_page_words_have_boxes_inside_their_line(page_job) -> None:
         assert [word["text"] for word in line["words"]] == line["text"].split()
         for word in line["words"]:
             assert word["box"] is not None
-            assert _contains(line["box"], tuple(word["box"]), slack=0)
+            assert contains(line["box"], tuple(word["box"]), slack=0)
 
 
 def test_every_engine_voted_and_none_failed(page_job) -> None:

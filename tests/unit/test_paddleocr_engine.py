@@ -11,14 +11,13 @@ import numpy as np
 import pytest
 import rapidocr
 from PIL import Image, ImageDraw, ImageFont
-from rapidfuzz.distance import Levenshtein
 
 from engines.base import Box, CharResult, EngineUnavailable, TextResult
 from engines.ctc import CHAR_CLASSES, LATIN_TEXT
 from engines.layout import reading_order
 from engines.paddleocr import REC_BATCH, PaddleOcrEngine
+from tests.rendering import FONT, cer, contains, render, render_page
 
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 REC_MODEL = Path(rapidocr.__file__).parent / "models" / "PP-OCRv6_rec_small.onnx"
 # Letters and digits whose shape alone tells them apart: no O/0/o, l/I/1, s/S, c/C, x/X, v/V, w/W, z/Z.
 CHARS = ["A", "B", "G", "K", "R", "E", "k", "b", "d", "h", "p", "g", "3", "4", "7", "8"]
@@ -41,16 +40,6 @@ def engine() -> PaddleOcrEngine:
     return PaddleOcrEngine()
 
 
-def render(text: str, size: int = 32, white_on_black: bool = False, pad: int = 12) -> np.ndarray:
-    """``text`` in DejaVu Sans, black on white (or inverted), as a gray uint8 crop."""
-    font = ImageFont.truetype(FONT, size)
-    left, top, right, bottom = font.getbbox(text)
-    image = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 255)
-    ImageDraw.Draw(image).text((pad - left, pad - top), text, font=font, fill=0)
-    gray = np.asarray(image, dtype=np.uint8)
-    return 255 - gray if white_on_black else gray
-
-
 def render_words(text: str, size: int, pad: int) -> tuple[np.ndarray, list[Box], list[np.ndarray]]:
     """A line crop, each word's textbbox as drawn, and each word's own ink mask in crop coordinates."""
     font = ImageFont.truetype(FONT, size)
@@ -67,32 +56,6 @@ def render_words(text: str, size: int, pad: int) -> tuple[np.ndarray, list[Box],
         ImageDraw.Draw(alone).text(at, match.group(), font=font, fill=0)
         inks.append(np.asarray(alone) < 128)
     return np.asarray(image, dtype=np.uint8), boxes, inks
-
-
-def render_page(lines: list[str], size: int = 28) -> tuple[np.ndarray, list[Box]]:
-    """A printed page and the ink box (textbbox) of each line as drawn."""
-    font = ImageFont.truetype(FONT, size)
-    page = Image.new("L", (900, 60 + 56 * len(lines)), 255)
-    draw = ImageDraw.Draw(page)
-    boxes = []
-    for row, text in enumerate(lines):
-        origin = (40, 30 + 56 * row)
-        draw.text(origin, text, font=font, fill=0)
-        boxes.append(tuple(int(v) for v in draw.textbbox(origin, text, font=font)))
-    return np.asarray(page, dtype=np.uint8), boxes
-
-
-def contains(outer: Box, inner: Box, slack: int = 0) -> bool:
-    return (
-        outer[0] <= inner[0] + slack
-        and outer[1] <= inner[1] + slack
-        and outer[2] >= inner[2] - slack
-        and outer[3] >= inner[3] - slack
-    )
-
-
-def cer(hypothesis: str, reference: str) -> float:
-    return Levenshtein.distance(hypothesis, reference) / max(1, len(reference))
 
 
 @pytest.fixture(scope="module")

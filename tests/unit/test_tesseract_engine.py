@@ -8,13 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 
 from engines.base import CharResult, EngineUnavailable, TextResult
 from engines.tesseract import MAX_LINE_HEIGHT, TesseractEngine
+from tests.rendering import render
 
 TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata")
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 CHARS = ["A", "B", "G", "K", "R", "a", "d", "h", "k", "p", "3", "4", "5", "7", "8"]
 
 
@@ -24,16 +23,6 @@ def engine() -> Iterator[TesseractEngine]:
     tesseract = TesseractEngine(TESSDATA)
     yield tesseract
     tesseract.close()
-
-
-def render(text: str, size: int = 32, white_on_black: bool = False, pad: int = 12) -> np.ndarray:
-    """``text`` in DejaVu Sans, black on white (or inverted), as a gray uint8 crop."""
-    font = ImageFont.truetype(FONT, size)
-    left, top, right, bottom = font.getbbox(text)
-    image = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 255)
-    ImageDraw.Draw(image).text((pad - left, pad - top), text, font=font, fill=0)
-    gray = np.asarray(image, dtype=np.uint8)
-    return 255 - gray if white_on_black else gray
 
 
 def noise(seed: int) -> np.ndarray:
