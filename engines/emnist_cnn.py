@@ -15,7 +15,6 @@ the metadata's (and ``OCR_EMNIST_MODEL_SHA256`` when that pins one).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -38,6 +37,7 @@ from engines.base import (
     Word,
     elapsed_ms,
 )
+from engines.files import file_digest
 from engines.glyph import GLYPH_SIZE, normalize_glyph, normalize_ink
 from engines.preprocess import to_gray
 from engines.segment import Line, Segment, segment_line, split_candidates
@@ -68,15 +68,6 @@ class ModelFiles:
     sha256: str
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_model_files(model_dir: Path, pinned_sha256: str = "") -> ModelFiles:
     """Read and check the model folder; :class:`EngineUnavailable` says what is wrong."""
     metadata_path, onnx_path = model_dir / "metadata.json", model_dir / "model.onnx"
@@ -96,7 +87,7 @@ def load_model_files(model_dir: Path, pinned_sha256: str = "") -> ModelFiles:
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise EngineUnavailable(f"{metadata_path} is not a model metadata file ({exc!r})") from exc
-    actual = file_sha256(onnx_path)
+    actual = file_digest(onnx_path)
     for wanted, source in ((expected, str(metadata_path)), (pinned_sha256, "OCR_EMNIST_MODEL_SHA256")):
         if wanted and actual != wanted:
             raise EngineUnavailable(f"{onnx_path} sha256 {actual} does not match {wanted} from {source}")

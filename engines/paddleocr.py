@@ -11,7 +11,6 @@ rapidocr keeps ``use_det/use_cls/use_rec`` on the object after a call, so every 
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 import time
@@ -35,6 +34,7 @@ from engines.base import (
     elapsed_ms,
 )
 from engines.ctc import CHAR_CLASSES, LATIN_TEXT, DecodedChar, allowed_mask, greedy_decode, ranked_alternatives
+from engines.files import file_digest
 from engines.preprocess import INK_CONTRAST, border_level, crop_to_ink, crop_to_ink_at, dark_ink_on_light, to_gray
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class PaddleOcrEngine(Engine):
         self._version = f"rapidocr-{metadata.version('rapidocr')}/PP-OCRv6-small"
         if model_paths:
             # Your own model files: their digests make the version (and the cache key) change with them.
-            digests = "/".join(f"{kind}-{_digest(path)}" for kind, path in sorted(model_paths.items()))
+            digests = "/".join(f"{kind}-{file_digest(path)[:12]}" for kind, path in sorted(model_paths.items()))
             self._version = f"rapidocr-{metadata.version('rapidocr')}/{digests}"
 
     @classmethod
@@ -181,10 +181,6 @@ class PaddleOcrEngine(Engine):
         confidences = tuple(min(1.0, c.confidence) for c in chars)
         words = _words(chars, pixels_per_step, line)
         return TextResult(self.name, self._version, text, confidences, 0.0, words)
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
 def _model_params(paths: dict[str, Path]) -> dict[str, str]:

@@ -6,7 +6,6 @@ owns one instance per page-segmentation mode, created after the fork.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ from engines.base import (
     Word,
     elapsed_ms,
 )
+from engines.files import file_digest
 from engines.preprocess import crop_to_ink, crop_to_ink_at, dark_ink_on_light, limit_height, to_gray
 
 if TYPE_CHECKING:
@@ -33,10 +33,6 @@ if TYPE_CHECKING:
 
 # Tesseract returned nothing on tall thin-stroke lines that it read once shrunk (ENGINES.md).
 MAX_LINE_HEIGHT = 96
-
-
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
 class TesseractEngine(Engine):
@@ -62,7 +58,7 @@ class TesseractEngine(Engine):
         self._char_api.SetVariable("lstm_choice_mode", "2")
         self._line_api = tesserocr.PyTessBaseAPI(path=path, lang=lang, psm=tesserocr.PSM.SINGLE_LINE)
         library = tesserocr.tesseract_version().split()[1]
-        self._version = f"tesseract-{library}/{lang}-{_file_digest(traineddata)}"
+        self._version = f"tesseract-{library}/{lang}-{file_digest(traineddata)[:12]}"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TesseractEngine:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from training.export import sha256_file
+from engines.files import file_digest
 from training.fonts import FAMILIES
 
 TEST_SET_NOTES = {
@@ -151,5 +151,5 @@ def render_card(metadata: dict[str, Any], digests: dict[str, str]) -> str:
 def write_model_card(out_dir: Path, metadata: dict[str, Any]) -> None:
     """Write MODEL_CARD.md next to the model files it describes."""
     names = [*metadata["files"], "metadata.json"]
-    digests = {name: sha256_file(out_dir / name) for name in names}
+    digests = {name: file_digest(out_dir / name) for name in names}
     (out_dir / "MODEL_CARD.md").write_text(render_card(metadata, digests))

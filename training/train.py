@@ -19,12 +19,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from engines.files import file_digest
 from training.card import write_model_card
 from training.classes import CLASSES
 from training.datasets import DataConfig, concat, test_sets, training_parts, validation_sets
 from training.emnist import CharSet
 from training.evaluate import confusion_matrix, evaluate, top_confusions
-from training.export import export_onnx, onnx_predictor, sha256_file, torch_predictor
+from training.export import export_onnx, onnx_predictor, torch_predictor
 from training.fonts import installed_fonts
 from training.model import CharCNN, count_parameters
 from training.plots import plot_confusion, plot_history
@@ -265,7 +266,7 @@ def write_outputs(out_dir: Path, metadata: dict[str, Any]) -> None:
     """metadata.json (with the sha256 of every model file) and MODEL_CARD.md (with that of each file)."""
     files = [MODEL, CHECKPOINT, "history.csv", "history.png", "confusion.png"]
     metadata["files"] = {
-        name: {"sha256": sha256_file(out_dir / name), "bytes": (out_dir / name).stat().st_size} for name in files
+        name: {"sha256": file_digest(out_dir / name), "bytes": (out_dir / name).stat().st_size} for name in files
     }
     (out_dir / METADATA).write_text(json.dumps(metadata, indent=2) + "\n")
     write_model_card(out_dir, metadata)

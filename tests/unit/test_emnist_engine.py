@@ -17,7 +17,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from config.settings import ROOT, Settings
 from engines.base import BadImage, CharResult, EngineUnavailable, TextResult
-from engines.emnist_cnn import EmnistCnnEngine, file_sha256
+from engines.emnist_cnn import EmnistCnnEngine
+from engines.files import file_digest
 from engines.registry import load_engine_class
 from engines.segment import segment_line
 from training.classes import CLASSES
@@ -68,7 +69,7 @@ def top1(results: list[CharResult]) -> list[str]:
 def test_shipped_model_digest_matches_metadata_and_card(metadata: dict) -> None:
     card = (MODEL_DIR / "MODEL_CARD.md").read_text()
     for name, entry in metadata["files"].items():
-        digest = file_sha256(MODEL_DIR / name)
+        digest = file_digest(MODEL_DIR / name)
         assert digest == entry["sha256"], name
         assert f"`{name}`: `{digest}`" in card
     assert (MODEL_DIR / "model.onnx").stat().st_size < 3_000_000
@@ -247,7 +248,7 @@ def test_tampered_model_is_refused(tmp_path: Path) -> None:
 def test_pinned_digest_must_match(tmp_path: Path) -> None:
     with pytest.raises(EngineUnavailable, match="OCR_EMNIST_MODEL_SHA256"):
         EmnistCnnEngine(MODEL_DIR, pinned_sha256="0" * 64)
-    assert EmnistCnnEngine(MODEL_DIR, pinned_sha256=file_sha256(MODEL_DIR / "model.onnx"))
+    assert EmnistCnnEngine(MODEL_DIR, pinned_sha256=file_digest(MODEL_DIR / "model.onnx"))
 
 
 def test_broken_metadata_is_unavailable(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="training needs requirements-training.txt")
 
-from engines.emnist_cnn import EmnistCnnEngine, file_sha256  # noqa: E402
+from engines.emnist_cnn import EmnistCnnEngine  # noqa: E402
+from engines.files import file_digest  # noqa: E402
 from training import train  # noqa: E402
 from training.classes import CLASSES  # noqa: E402
 from training.datasets import DataConfig  # noqa: E402
@@ -74,9 +75,9 @@ def test_metadata_and_card_carry_the_digests_and_metrics(run_dir: Path) -> None:
     card = (run_dir / "MODEL_CARD.md").read_text()
     assert metadata["classes"] == CLASSES and metadata["version"] == "v0"
     for name, entry in metadata["files"].items():
-        assert entry["sha256"] == file_sha256(run_dir / name)
+        assert entry["sha256"] == file_digest(run_dir / name)
         assert entry["sha256"] in card
-    assert file_sha256(run_dir / "metadata.json") in card
+    assert file_digest(run_dir / "metadata.json") in card
     assert "ocr train-cnn --out v0" in card
     assert set(metadata["metrics"]) == {"rendered-heldout-fonts", "synthetic-val"}
     assert metadata["onnx_torch_max_abs_diff"] < 1e-4
