@@ -18,24 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
-from bench.common import append_section, machine_line
+from bench.common import append_section, machine_line, render
 from config.settings import Settings
 from engines.emnist_cnn import EmnistCnnEngine
 from engines.glyph import normalize_glyph
 
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 RESULTS = Path(__file__).with_name("RESULTS.md")
 CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def render(text: str, size: int = 40) -> np.ndarray:
-    font = ImageFont.truetype(FONT, size)
-    left, top, right, bottom = font.getbbox(text)
-    image = Image.new("L", (right - left + 20, bottom - top + 20), 255)
-    ImageDraw.Draw(image).text((10 - left, 10 - top), text, font=font, fill=0)
-    return np.asarray(image)
 
 
 def median_ms(call: Callable[[], object], repeats: int) -> float:
@@ -67,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     engine = EmnistCnnEngine(settings.emnist_model_dir, threads=1)
-    crops = [render(CHARS[i % len(CHARS)], size=28 + i % 30) for i in range(256)]
+    crops = [render(CHARS[i % len(CHARS)], size=28 + i % 30, pad=10) for i in range(256)]
     glyphs = np.stack([g for g in (normalize_glyph(c) for c in crops) if g is not None])
     rows = ["| path | batch | ms per batch | µs per char | chars/s |", "| --- | ---: | ---: | ---: | ---: |"]
     for batch in (1, 64, 256):
@@ -76,7 +66,7 @@ def main() -> None:
     for batch in (1, 64, 256):
         ms = median_ms(lambda b=batch: engine.recognize_chars(crops[:b]), args.repeats)
         rows.append(_row("recognize_chars", batch, ms))
-    word, line = render("Invoice", 32), render("The quick brown fox jumps over 42 lazy dogs", 32)
+    word, line = render("Invoice", 32, pad=10), render("The quick brown fox jumps over 42 lazy dogs", 32, pad=10)
     word_ms = median_ms(lambda: engine.recognize_text([word]), args.repeats)
     line_ms = median_ms(lambda: engine.recognize_text([line]), args.repeats)
     text_lines = [

@@ -8,6 +8,11 @@ import platform
 import subprocess
 from pathlib import Path
 
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
 
 def git_revision() -> str:
     """The short hash of HEAD, with '+dirty' when the tree has uncommitted changes."""
@@ -30,3 +35,12 @@ def append_section(results: Path, name: str, command: str, lines: list[str]) -> 
     header = f"\n## {name} — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, git {git_revision()}\n"
     with results.open("a") as handle:
         handle.write("\n".join([header, f"- command: `{command}`", *lines]) + "\n")
+
+
+def render(text: str, size: int = 30, pad: int = 12) -> np.ndarray:
+    """``text`` in DejaVu Sans, black on white, with ``pad`` pixels of paper around it."""
+    font = ImageFont.truetype(FONT, size)
+    left, top, right, bottom = font.getbbox(text)
+    image = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 255)
+    ImageDraw.Draw(image).text((pad - left, pad - top), text, font=font, fill=0)
+    return np.asarray(image)

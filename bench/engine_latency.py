@@ -22,7 +22,7 @@ import numpy as np
 import requests
 from PIL import Image, ImageDraw, ImageFont
 
-from bench.common import append_section, machine_line
+from bench.common import FONT, append_section, machine_line, render
 from config.settings import Settings
 from engines.base import Engine, EngineUnavailable
 from engines.layout import reading_order
@@ -30,7 +30,6 @@ from engines.registry import load_engine_class
 from workers.options import JobOptions
 from workers.results import build_result
 
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 PAGE_LINES = [
     "Quarterly report for the board of directors",
     "Revenue rose 12% to 4,310 units in the period",
@@ -39,14 +38,6 @@ PAGE_LINES = [
     "Next review: 14 June 2027, main office, room 4",
     "Prepared by the finance team for internal use",
 ]
-
-
-def render(text: str, size: int = 30) -> np.ndarray:
-    font = ImageFont.truetype(FONT, size)
-    left, top, right, bottom = font.getbbox(text)
-    image = Image.new("L", (right - left + 24, bottom - top + 24), 255)
-    ImageDraw.Draw(image).text((12 - left, 12 - top), text, font=font, fill=0)
-    return np.asarray(image)
 
 
 def _crops() -> dict[str, np.ndarray]:
