@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -25,13 +25,15 @@ GRAY_MODES = frozenset({"1", "L", "I;16", "I;16B", "I;16L", "I", "F"})
 
 @dataclass(frozen=True)
 class ValidatedImage:
-    """An upload that passed validation: its digest, source format and normalised PNG bytes."""
+    """An upload that passed validation: its digest, source format, normalised PNG and gray pixels."""
 
     sha256: str
     source_format: str
     width: int
     height: int
     png: bytes
+    # The same pixels in gray, kept so the API can look at the ink without decoding the PNG again.
+    gray: np.ndarray = field(repr=False, compare=False)
 
 
 def validate_image(data: bytes, max_bytes: int, max_pixels: int) -> ValidatedImage:
@@ -50,6 +52,7 @@ def validate_image(data: bytes, max_bytes: int, max_pixels: int) -> ValidatedIma
         width=normalised.width,
         height=normalised.height,
         png=buffer.getvalue(),
+        gray=np.asarray(normalised.convert("L"), dtype=np.uint8),
     )
 
 

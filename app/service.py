@@ -13,12 +13,12 @@ from flask import current_app
 from app.errors import ApiError
 from app.images import ValidatedImage, validate_image
 from config.settings import Settings
-from engines.preprocess import crop_to_ink, dark_ink_on_light, ink_runs, text_bands, to_gray
+from engines.preprocess import crop_to_ink, dark_ink_on_light, ink_runs, text_bands
 from ensemble import InvalidPresets, UnknownPreset, resolve_weights
 from ensemble.fitted import FittedPreset
 from workers.options import JobOptions, Mode
 from workers.pipeline import StoredImage, new_job_id, start_job
-from workers.store import IdempotencyConflict, JobStore, content_key, decode_png
+from workers.store import IdempotencyConflict, JobStore, content_key
 
 
 @dataclass
@@ -113,7 +113,7 @@ def decide_mode(image: ValidatedImage, requested: str) -> Mode:
     """
     if requested in ("char", "line", "page"):
         return cast(Mode, requested)
-    gray = dark_ink_on_light(to_gray(decode_png(image.png)))
+    gray = dark_ink_on_light(image.gray)
     ink = crop_to_ink(gray, margin_ratio=0.0, min_margin=1)
     if ink is None:
         return "char" if requested == "auto" else "line"
