@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     engine_load_timeout_s: float = Field(180.0, gt=0)
 
     # Engines
-    engines: Annotated[list[str], NoDecode] = ["tesseract", "easyocr", "paddleocr", "emnist_cnn"]
+    engines: Annotated[list[str], NoDecode] = ["tesseract", "easyocr", "paddleocr", "emnist_cnn", "trocr"]
     engine_plugins: dict[str, str] = {}
     tessdata_path: Path = Path("/usr/share/tesseract-ocr/5/tessdata")
     tesseract_lang: str = "eng"
@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     # Our character CNN: the model folder (model.onnx + metadata.json); a sha256 here pins model.onnx.
     emnist_model_dir: Path = ROOT / "models" / "emnist_cnn" / "v1"
     emnist_model_sha256: str = ""
+    # TrOCR: a local model directory or a Hugging Face hub id (downloaded only when online).
+    trocr_model: str = str(ROOT / "models" / "trocr_small_synth" / "v1")
+    trocr_num_beams: int = Field(1, ge=1, le=10)
+    trocr_max_new_tokens: int = Field(64, ge=1, le=512)
+    trocr_batch_size: int = Field(16, ge=1)
     # "auto" uses CUDA when torch sees a GPU; "cpu" or "cuda" force it.
     torch_device: Literal["auto", "cpu", "cuda"] = "auto"
     # Line detection for page mode: the first of these that is enabled finds the lines.

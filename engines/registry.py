@@ -17,6 +17,7 @@ BUILTIN_ENGINES: Mapping[str, str] = {
     "easyocr": "engines.easyocr:EasyOcrEngine",
     "paddleocr": "engines.paddleocr:PaddleOcrEngine",
     "emnist_cnn": "engines.emnist_cnn:EmnistCnnEngine",
+    "trocr": "engines.trocr:TrOcrEngine",
 }
 
 

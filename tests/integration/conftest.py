@@ -28,7 +28,7 @@ PLUGINS = {
     "broken": "tests.integration.plugin_engines:BrokenEngine",
     "slow_tesseract": "tests.integration.plugin_engines:SlowTesseract",
 }
-ENGINES = ["tesseract", "easyocr", "paddleocr", "broken", "slow_tesseract"]
+ENGINES = ["tesseract", "easyocr", "paddleocr", "trocr", "broken", "slow_tesseract"]
 # Short limits so a killed worker's job is redelivered within seconds (visibility timeout).
 LIMITS = {
     "OCR_TASK_SOFT_TIME_LIMIT_S": "4",
@@ -187,6 +187,12 @@ def main_worker(start_worker: Callable[..., WorkerProcess]) -> WorkerProcess:
 def model_workers(start_worker: Callable[..., WorkerProcess], main_worker: WorkerProcess) -> list[WorkerProcess]:
     """One worker per model engine (EasyOCR, PaddleOCR), as `make run` lays them out."""
     return [start_worker(name, [f"engine.{name}"]) for name in ("paddleocr", "easyocr")]
+
+
+@pytest.fixture(scope="session")
+def trocr_worker(start_worker: Callable[..., WorkerProcess], main_worker: WorkerProcess) -> WorkerProcess:
+    """A worker that owns the TrOCR queue, as a GPU worker would (here on CPU, the shipped model)."""
+    return start_worker("trocr", ["engine.trocr"], env={"HF_HUB_OFFLINE": "1"})
 
 
 @pytest.fixture(scope="session")

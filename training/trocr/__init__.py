@@ -1,0 +1,1 @@
+"""Training of our own small TrOCR (ViT encoder + TrOCR decoder) on synthetic word and line images."""
