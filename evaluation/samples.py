@@ -1,7 +1,7 @@
 """Labelled sample sets: rendered with Debian fonts, or read from the shared real handwriting at run time.
 
     python -m evaluation.samples rendered OUT_DIR [--seed 0] [--chars 60 --words 30 --lines 15 --pages 3]
-    python -m evaluation.samples handwriting OUT_DIR [--shared ../shared/data] [--per-class 10]
+    python -m evaluation.samples handwriting OUT_DIR [--shared ../shared/data] [--per-class 10] [--words 0]
 
 Both write PNG files and a ``manifest.tsv`` (with ``source`` and ``style`` columns for grouping).
 Real handwriting is never copied into the repository: build that set into a temporary folder.
@@ -135,8 +135,10 @@ def _sentence(rng: random.Random) -> str:
     return " ".join(words).capitalize()
 
 
-def handwriting_set(out: Path, shared: Path, per_class: int, seed: int) -> list[Item]:
+def handwriting_set(out: Path, shared: Path, per_class: int, seed: int, words: int = 0) -> list[Item]:
     """Real handwritten characters: MNIST digits and CoMNIST uppercase, from the shared folder.
+
+    With ``words``, also that many words and numbers composed from the same held-out glyphs.
 
     Only the parts the shipped character CNN never trained on: MNIST images 8000-8999 and the CoMNIST
     files whose name hashes into the CNN's test split (training/real.py).
@@ -161,8 +163,70 @@ def handwriting_set(out: Path, shared: Path, per_class: int, seed: int) -> list[
                 ink = np.asarray(image.convert("RGBA"))[:, :, 3]
             Image.fromarray(255 - ink).save(path)  # ink is in the alpha channel: dark ink on white
             items.append(Item(path, "char", letter_dir.name, {"source": "comnist", "style": "handwritten"}))
+    for index, (image, text, source) in enumerate(handwritten_words(shared, words, seed)):
+        path = out / f"{source}_word_{index:03d}.png"
+        Image.fromarray(image).save(path)
+        items.append(Item(path, "word", text, {"source": f"{source}-words", "style": "handwritten"}))
     write_manifest(out / "manifest.tsv", items)
     return items
+
+
+def handwritten_words(shared: Path, count: int, seed: int) -> list[tuple[np.ndarray, str, str]]:
+    """Words and numbers composed from real handwritten glyphs: (dark-on-light image, text, source).
+
+    Half are digit strings of MNIST test digits (8000-8999), half capitalised words of ``WORDS``
+    written with CoMNIST letters from the held-out split; glyphs are scaled to a common height with
+    some jitter and set side by side with uneven gaps. Real strokes, composed lines.
+    """
+    from training.real import MNIST_SPLITS, comnist_split_of
+
+    rng = random.Random(seed)
+    images, labels = _mnist(shared / "mnist-t10k-part")
+    start, end = MNIST_SPLITS["test"]
+    digits: dict[str, list[np.ndarray]] = {}
+    for index in range(start, end):
+        digits.setdefault(str(labels[index]), []).append(images[index])
+    letters: dict[str, list[Path]] = {}
+    for letter_dir in sorted((shared / "comnist-upper").iterdir()):
+        letters[letter_dir.name] = sorted(f for f in letter_dir.glob("*.png") if comnist_split_of(f.name) == "test")
+    words = [w.upper() for w in WORDS if all(letters.get(c.upper()) for c in w)]
+    made: list[tuple[np.ndarray, str, str]] = []
+    for k in range(count):
+        if k % 2 == 0:
+            text = "".join(rng.choice(string.digits) for _ in range(rng.randint(3, 8)))
+            glyphs = [rng.choice(digits[c]) for c in text]
+            source = "mnist"
+        else:
+            text = rng.choice(words)
+            glyphs = [_alpha_ink(rng.choice(letters[c])) for c in text]
+            source = "comnist"
+        made.append((_set_side_by_side(glyphs, rng), text, source))
+    return made
+
+
+def _alpha_ink(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGBA"))[:, :, 3]
+
+
+def _set_side_by_side(glyphs: list[np.ndarray], rng: random.Random, height: int = 44) -> np.ndarray:
+    """White-on-black glyphs cut to their ink, scaled to about ``height``, as one dark-on-light line."""
+    pieces = []
+    for glyph in glyphs:
+        rows, cols = np.flatnonzero(glyph.max(axis=1) > 40), np.flatnonzero(glyph.max(axis=0) > 40)
+        ink = glyph[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] if rows.size else glyph
+        scale = height * rng.uniform(0.85, 1.1) / ink.shape[0]
+        size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
+        pieces.append(np.asarray(Image.fromarray(ink).resize(size, Image.Resampling.LANCZOS)))
+    gaps = [rng.randint(3, 12) for _ in pieces]
+    line = np.zeros((round(height * 1.2) + 24, sum(p.shape[1] for p in pieces) + sum(gaps) + 24), dtype=np.uint8)
+    x = 12
+    for piece, gap in zip(pieces, gaps, strict=True):
+        top = (line.shape[0] - piece.shape[0]) // 2 + rng.randint(-2, 2)
+        region = line[top : top + piece.shape[0], x : x + piece.shape[1]]
+        np.maximum(region, piece, out=region)
+        x += piece.shape[1] + gap
+    return 255 - line
 
 
 def _mnist(folder: Path) -> tuple[np.ndarray, list[int]]:
@@ -189,13 +253,14 @@ def main() -> None:
     hand.add_argument("--shared", type=Path, default=None, help="default: OCR_SHARED_DATA or ../shared/data")
     hand.add_argument("--per-class", type=int, default=10)
     hand.add_argument("--seed", type=int, default=0)
+    hand.add_argument("--words", type=int, default=0, help="also compose this many handwritten words")
     args = parser.parse_args()
     if args.kind == "rendered":
         items = rendered_set(args.out, args.seed, args.chars, args.words, args.lines, args.pages)
     else:
         from training.real import DEFAULT_DATA_DIR
 
-        items = handwriting_set(args.out, args.shared or DEFAULT_DATA_DIR, args.per_class, args.seed)
+        items = handwriting_set(args.out, args.shared or DEFAULT_DATA_DIR, args.per_class, args.seed, args.words)
     print(f"{len(items)} items, manifest {args.out / 'manifest.tsv'}")
 
 
