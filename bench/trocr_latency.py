@@ -112,7 +112,8 @@ def main() -> None:
         f" {cer:.4f}, exact match {exact:.3f}",
     ]
     print("\n".join(lines))
-    append_section(Path(__file__).with_name("RESULTS.md"), "TrOCR latency per line", "python bench/trocr_latency.py", lines)
+    results = Path(__file__).with_name("RESULTS.md")
+    append_section(results, "TrOCR latency per line", "python bench/trocr_latency.py", lines)
 
 
 if __name__ == "__main__":

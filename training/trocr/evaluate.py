@@ -47,7 +47,8 @@ def real_handwriting(count: int, seed: int) -> list[LabelledImage]:
 
     if not (DEFAULT_DATA_DIR / "mnist-t10k-part").is_dir():
         return []
-    return [LabelledImage(image, text, source) for image, text, source in handwritten_words(DEFAULT_DATA_DIR, count, seed)]
+    composed = handwritten_words(DEFAULT_DATA_DIR, count, seed)
+    return [LabelledImage(image, text, source) for image, text, source in composed]
 
 
 def measure(directory: Path, count: int, threads: int) -> dict[str, Any]:
