@@ -77,3 +77,20 @@ def test_collate_masks_padding_and_ends_every_label() -> None:
         ids = [i for i in row if i != -100]
         assert ids[-1] == tokenizer.eos_token_id
         assert tokenizer.decode(ids[:-1]) == item.text
+
+
+def test_handwritten_words_are_composed_from_held_out_glyphs() -> None:
+    from evaluation.samples import handwritten_words
+    from training.real import DEFAULT_DATA_DIR
+
+    if not (DEFAULT_DATA_DIR / "mnist-t10k-part").is_dir():
+        pytest.skip(f"{DEFAULT_DATA_DIR} not present (shared data, not in the repo)")
+    words = handwritten_words(DEFAULT_DATA_DIR, 6, seed=0)
+    assert [source for _, _, source in words] == ["mnist", "comnist"] * 3
+    for image, text, source in words:
+        assert text.isdigit() if source == "mnist" else text.isalpha() and text.isupper()
+        assert image.dtype == np.uint8 and np.median(image) == 255  # dark ink on white paper
+        assert image.min() < 100
+        # Each glyph is about as wide as it is tall: the line grows with the text.
+        assert image.shape[1] > 12 * len(text)
+    assert handwritten_words(DEFAULT_DATA_DIR, 6, seed=0)[1][1] == words[1][1]  # seeded
