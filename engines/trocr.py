@@ -41,12 +41,15 @@ from engines.base import (
 )
 from engines.ctc import CHAR_CLASSES
 from engines.files import file_digest
-from engines.preprocess import border_level, crop_to_ink, dark_ink_on_light, to_gray
+from engines.preprocess import INK_CONTRAST, border_level, crop_to_ink, dark_ink_on_light, to_gray
 
 if TYPE_CHECKING:
     from config.settings import Settings
 
 SIDECAR = "ocr_engine.json"
+# Our models read lines up to about their input's aspect; wider crops are cut at word gaps first.
+SPLIT_ABOVE = 1.2  # times the input's aspect
+MIN_GAP = 0.22  # a word gap, as a share of the height of a crop cut to its ink
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 Gray = npt.NDArray[np.uint8]
 
@@ -71,6 +74,55 @@ def fit_crop(crop: Crop, fit: InputFit) -> Gray | None:
     padded = np.full((height, target), round(border_level(gray)), dtype=np.uint8)
     padded[:, :width] = gray
     return padded
+
+
+def split_wide(gray: Gray, max_aspect: float) -> list[Gray]:
+    """Cut a line wider than ``max_aspect`` (width / height) at word gaps into pieces that fit it.
+
+    Each cut is made in the blank column run (at least ``MIN_GAP`` of the height wide) that lies
+    furthest right while keeping the piece within ``max_aspect``; with no such gap, at the limit.
+    """
+    height, width = gray.shape
+    limit = max(1, round(max_aspect * height))
+    if width <= SPLIT_ABOVE * limit:
+        return [gray]
+    blank = np.asarray(~(gray < border_level(gray) - INK_CONTRAST).any(axis=0), dtype=np.bool_)
+    pieces, start = [], 0
+    while width - start > limit:
+        cut = _gap_before(blank, start, start + limit, max(1, round(MIN_GAP * height)))
+        pieces.append(gray[:, start:cut])
+        start = cut
+        while start < width and blank[start]:
+            start += 1
+    if start < width:
+        pieces.append(gray[:, start:])
+    return [piece for piece in pieces if piece.shape[1] > 0]
+
+
+def _gap_before(blank: npt.NDArray[np.bool_], start: int, end: int, min_gap: int) -> int:
+    """The middle of the rightmost blank run of ``min_gap`` columns in ``(start, end]``, else ``end``."""
+    run = 0
+    for column in range(end, start, -1):
+        run = run + 1 if blank[column] else 0
+        if run >= min_gap:
+            right = column + run - 1
+            while right + 1 <= end and blank[right + 1]:
+                right += 1
+            return (column + right) // 2
+    return end
+
+
+def join_pieces(readings: Sequence[tuple[str, tuple[float, ...]]]) -> tuple[str, tuple[float, ...]]:
+    """The readings of a line's pieces as one reading; each joining space takes its neighbours' mean."""
+    text, confidences = "", ()  # type: tuple[str, tuple[float, ...]]
+    for piece_text, piece_confidences in readings:
+        if not piece_text:
+            continue
+        if text:
+            space = (confidences[-1] + piece_confidences[0]) / 2
+            text, confidences = text + " ", (*confidences, round(space, 6))
+        text, confidences = text + piece_text, (*confidences, *piece_confidences)
+    return text, confidences
 
 
 def spread_over_chars(pieces: Sequence[str], probabilities: Sequence[float]) -> tuple[str, tuple[float, ...]]:
@@ -178,17 +230,28 @@ class TrOcrEngine(Engine):
         return self._device.type
 
     def recognize_text(self, crops: Sequence[Crop]) -> list[TextResult]:
-        """Decode each crop as one word or line, with a confidence per character."""
+        """Decode each crop as one word or line, with a confidence per character.
+
+        For models that pad crops (ours), lines wider than the input are read in pieces cut at word
+        gaps, all pieces of all crops in one batched pass, and joined with spaces.
+        """
         started = time.perf_counter()
-        fitted = [fit_crop(crop, self._fit) for crop in crops]
-        present = [image for image in fitted if image is not None]
-        readings = iter(self._decode_all(present))
+        pieces_per_crop = [self._pieces(crop) for crop in crops]
+        flat = [fit_crop(piece, self._fit) for pieces in pieces_per_crop for piece in pieces]
+        readings = iter(self._decode_all([image for image in flat if image is not None]))
+        decoded = iter([("", ()) if image is None else next(readings) for image in flat])
         per_crop = elapsed_ms(started, len(crops))
         results = []
-        for image in fitted:
-            text, confidences = ("", ()) if image is None else next(readings)
+        for pieces in pieces_per_crop:
+            text, confidences = join_pieces([next(decoded) for _ in pieces])
             results.append(TextResult(self.name, self._version, text, confidences, per_crop))
         return results
+
+    def _pieces(self, crop: Crop) -> list[Gray]:
+        gray = crop_to_ink(dark_ink_on_light(to_gray(crop)))
+        if gray is None:
+            return []
+        return split_wide(gray, self._fit.aspect) if self._fit.pad_to_aspect else [gray]
 
     def recognize_chars(self, crops: Sequence[Crop], top_k: int = 5) -> list[CharResult]:
         """Rank the 62 classes by the first decoded token's probability mass on each."""

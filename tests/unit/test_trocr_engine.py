@@ -15,7 +15,17 @@ import pytest
 pytest.importorskip("transformers")
 
 from engines.base import EngineUnavailable
-from engines.trocr import InputFit, TrOcrEngine, fit_crop, pick_device, resolve_model, spread_over_chars
+from engines.preprocess import crop_to_ink
+from engines.trocr import (
+    InputFit,
+    TrOcrEngine,
+    fit_crop,
+    join_pieces,
+    pick_device,
+    resolve_model,
+    split_wide,
+    spread_over_chars,
+)
 from tests.tiny_trocr import TEXTS, rendered, train_tiny
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,3 +178,40 @@ def test_fit_crop_pads_narrow_crops_with_paper() -> None:
 
 def test_sidecar_records_padding(tiny_dir: Path) -> None:
     assert json.loads((tiny_dir / "ocr_engine.json").read_text())["pad_to_aspect"] is True
+
+
+def test_wide_lines_are_cut_at_word_gaps_into_pieces_that_fit() -> None:
+    line = crop_to_ink(rendered("alpha beta gamma delta epsilon zeta eta theta"))  # as the adapter does
+    assert line is not None
+    height = line.shape[0]
+    pieces = split_wide(line, 4.0)
+    assert len(pieces) > 2
+    assert all(piece.shape[1] <= 4.0 * height for piece in pieces)
+    # Cuts fall in word gaps: the pieces are whole words, and together they keep every ink column.
+    assert [piece[:, -1].min() > 200 for piece in pieces[:-1]] == [True] * (len(pieces) - 1)
+    assert sum(piece.shape[1] for piece in pieces) < line.shape[1]  # the gaps themselves are dropped
+    ink_columns = int((line < 128).any(axis=0).sum())
+    assert sum(int((p < 128).any(axis=0).sum()) for p in pieces) == ink_columns
+    assert split_wide(rendered("short"), 4.0)[0].shape == rendered("short").shape
+
+
+def test_pieces_join_with_spaces_that_take_their_neighbours_confidence() -> None:
+    text, confidences = join_pieces([("ab", (0.9, 0.7)), ("", ()), ("c", (0.5,))])
+    assert text == "ab c"
+    assert confidences == (0.9, 0.7, 0.6, 0.5)
+    assert join_pieces([]) == ("", ())
+
+
+def test_a_wide_line_is_read_piece_by_piece(engine: TrOcrEngine) -> None:
+    # The tiny model's input is 4x wider than high: three trained words side by side exceed it.
+    words = [rendered(text) for text in ("hello", "OCR 42", "hello")]
+    height = max(word.shape[0] for word in words)
+    canvas = np.full((height, sum(word.shape[1] + 30 for word in words)), 255, dtype=np.uint8)
+    left = 0
+    for word in words:
+        canvas[: word.shape[0], left : left + word.shape[1]] = word
+        left += word.shape[1] + 30
+    line = canvas
+    result = engine.recognize_text([line])[0]
+    assert result.text == "hello OCR 42 hello"
+    assert len(result.char_confidences) == len(result.text)
