@@ -3,7 +3,8 @@
 #   docker build --target api    -t ocr-server-api:0.1.0 .
 #   docker build --target worker -t ocr-server-worker:0.1.0 .
 # Model weights are baked in: they come with the pinned pip packages and models/ in this repository,
-# and nothing is downloaded at run time.
+# and nothing is downloaded at run time. (Only OCR_TROCR_MODEL set to a hub id downloads, into
+# ~/.cache/huggingface of the service user; mount a model directory instead behind a firewall.)
 
 ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 
