@@ -38,6 +38,7 @@ def train_tiny(directory: Path, texts: Sequence[str] = TEXTS, steps: int = 300, 
     fit = InputFit(True, spec.image_width / spec.image_height)
     items = [LabelledImage(fit_crop(rendered(t), fit), t, "dejavu") for t in texts]  # type: ignore[arg-type]
     batch = collate(items, processor)
+    batch.pop("texts")
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     model.train()
     for _ in range(steps):

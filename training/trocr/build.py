@@ -105,6 +105,7 @@ def build_model(tokenizer: Any, spec: ModelSpec) -> Any:
         activation_function="gelu",
         use_learned_position_embeddings=True,
         layernorm_embedding=True,
+        dropout=0.0,  # endless synthetic data: nothing to regularise against, and it slows learning
         pad_token_id=ids["pad"],
         bos_token_id=ids["bos"],
         eos_token_id=ids["eos"],

@@ -57,7 +57,7 @@ def endless(words: Sequence[str], fonts: Sequence[FontFile], fit: InputFit, seed
 
 
 def collate(items: Sequence[LabelledImage], processor: Any) -> dict[str, Any]:
-    """Pixel values and labels (token ids + end token, padding masked with -100) for a batch."""
+    """Pixel values, labels (token ids + end token, padding masked with -100) and the texts of a batch."""
     import torch
 
     rgb = [np.repeat(item.image[:, :, None], 3, axis=2) for item in items]
@@ -68,4 +68,4 @@ def collate(items: Sequence[LabelledImage], processor: Any) -> dict[str, Any]:
     labels = torch.full((len(items), width), -100, dtype=torch.long)
     for row, ids in enumerate(encoded):
         labels[row, : len(ids)] = torch.tensor(ids)
-    return {"pixel_values": pixels, "labels": labels}
+    return {"pixel_values": pixels, "labels": labels, "texts": [item.text for item in items]}

@@ -28,6 +28,7 @@ from engines.trocr import InputFit, TrOcrEngine
 from training.fonts import FontFile, installed_fonts
 from training.trocr.build import ModelSpec, build_model, build_processor, save_model_dir, train_tokenizer
 from training.trocr.corpus import load_words, sample_text
+from training.trocr.ctc_aux import ColumnCtcHead
 from training.trocr.data import LabelledImage, collate, endless, fixed_set
 
 
@@ -38,9 +39,10 @@ class TrainConfig:
     out: Path
     minutes: float = 80.0
     batch_size: int = 64
-    learning_rate: float = 1e-3
+    learning_rate: float = 7e-4
     warmup_steps: int = 300
     weight_decay: float = 0.01
+    ctc_weight: float = 0.3  # auxiliary CTC loss on the encoder (training/trocr/ctc_aux.py); 0: off
     seed: int = 7
     threads: int = 2
     data_workers: int = 1
@@ -99,6 +101,8 @@ def run(config: TrainConfig, command: str) -> dict[str, Any]:
     tokenizer = train_tokenizer(corpus, config.spec.vocab_size)
     processor = build_processor(tokenizer, config.spec)
     model = build_model(tokenizer, config.spec)
+    spec = config.spec
+    ctc_head = ColumnCtcHead(spec.hidden_size, rows=spec.image_height // spec.patch_height)
     fit = InputFit(True, config.spec.image_width / config.spec.image_height)
     val = fixed_set(words, held_out_fonts, fit, config.val_count, seed=config.seed + 1)
     loader = DataLoader(
@@ -108,7 +112,8 @@ def run(config: TrainConfig, command: str) -> dict[str, Any]:
         collate_fn=lambda items: collate(items, processor),
         prefetch_factor=4 if config.data_workers else None,
     )
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    parameters = [*model.parameters(), *ctc_head.parameters()]
+    optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"cer": math.inf}
     started = last_eval = time.monotonic()
@@ -118,13 +123,18 @@ def run(config: TrainConfig, command: str) -> dict[str, Any]:
         elapsed = time.monotonic() - started
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, elapsed, config)
-        loss = model(**batch).loss
+        texts = batch.pop("texts")
+        out = model(**batch)
+        loss = out.loss
+        if config.ctc_weight:
+            loss = loss + config.ctc_weight * ctc_head(out.encoder_last_hidden_state, texts)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimizer.step()
         step, samples = step + 1, samples + len(batch["labels"])
-        running = 0.98 * running + 0.02 * float(loss) if step > 1 else float(loss)
+        decoder_loss = float(out.loss.detach())
+        running = 0.98 * running + 0.02 * decoder_loss if step > 1 else decoder_loss
         done = elapsed >= config.minutes * 60.0
         if step % 50 == 0:
             print(f"step {step} samples {samples} loss {running:.3f} {elapsed / 60:.1f} min", flush=True)
@@ -167,6 +177,8 @@ def parse(argv: Sequence[str]) -> TrainConfig:
     parser.add_argument("--eval-minutes", type=float, default=TrainConfig.eval_minutes)
     parser.add_argument("--val-count", type=int, default=TrainConfig.val_count)
     parser.add_argument("--seed", type=int, default=TrainConfig.seed)
+    parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
+    parser.add_argument("--ctc-weight", type=float, default=TrainConfig.ctc_weight)
     args = parser.parse_args(argv)
     return TrainConfig(
         out=args.out,
@@ -177,6 +189,8 @@ def parse(argv: Sequence[str]) -> TrainConfig:
         eval_minutes=args.eval_minutes,
         val_count=args.val_count,
         seed=args.seed,
+        learning_rate=args.learning_rate,
+        ctc_weight=args.ctc_weight,
     )
 
 
