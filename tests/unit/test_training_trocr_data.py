@@ -94,3 +94,24 @@ def test_handwritten_words_are_composed_from_held_out_glyphs() -> None:
         # Each glyph is about as wide as it is tall: the line grows with the text.
         assert image.shape[1] > 12 * len(text)
     assert handwritten_words(DEFAULT_DATA_DIR, 6, seed=0)[1][1] == words[1][1]  # seeded
+
+
+def test_ctc_head_reads_the_encoder_columns_and_learns() -> None:
+    torch = pytest.importorskip("torch")
+    from training.trocr.ctc_aux import ColumnCtcHead
+
+    torch.manual_seed(0)
+    head = ColumnCtcHead(hidden_size=16, rows=2)
+    states = torch.randn(3, 1 + 2 * 20, 16, requires_grad=True)  # CLS + 2 rows of 20 columns
+    texts = ["ab", "Hello", "7"]
+    first = head(states, texts)
+    assert first.ndim == 0 and torch.isfinite(first)
+    first.backward()
+    assert states.grad is not None and states.grad[:, 0].abs().sum() == 0  # the CLS token is not read
+    optimizer = torch.optim.Adam([*head.parameters(), states], lr=0.05)
+    for _ in range(60):
+        optimizer.zero_grad()
+        loss = head(states, texts)
+        loss.backward()
+        optimizer.step()
+    assert float(loss) < 0.5 * float(first)
