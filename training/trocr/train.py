@@ -38,11 +38,11 @@ class TrainConfig:
 
     out: Path
     minutes: float = 80.0
-    batch_size: int = 64
-    learning_rate: float = 7e-4
-    warmup_steps: int = 300
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    warmup_steps: int = 200
     weight_decay: float = 0.01
-    ctc_weight: float = 0.3  # auxiliary CTC loss on the encoder (training/trocr/ctc_aux.py); 0: off
+    ctc_weight: float = 1.0  # auxiliary CTC loss on the encoder (training/trocr/ctc_aux.py); 0: off
     seed: int = 7
     threads: int = 2
     data_workers: int = 1
@@ -117,7 +117,7 @@ def run(config: TrainConfig, command: str) -> dict[str, Any]:
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"cer": math.inf}
     started = last_eval = time.monotonic()
-    step, samples, running = 0, 0, 0.0
+    step, samples, running, running_ctc = 0, 0, 0.0, 0.0
     model.train()
     for batch in loader:
         elapsed = time.monotonic() - started
@@ -127,7 +127,9 @@ def run(config: TrainConfig, command: str) -> dict[str, Any]:
         out = model(**batch)
         loss = out.loss
         if config.ctc_weight:
-            loss = loss + config.ctc_weight * ctc_head(out.encoder_last_hidden_state, texts)
+            ctc = ctc_head(out.encoder_last_hidden_state, texts)
+            loss = loss + config.ctc_weight * ctc
+            running_ctc = 0.98 * running_ctc + 0.02 * float(ctc.detach()) if step else float(ctc.detach())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
@@ -137,7 +139,10 @@ def run(config: TrainConfig, command: str) -> dict[str, Any]:
         running = 0.98 * running + 0.02 * decoder_loss if step > 1 else decoder_loss
         done = elapsed >= config.minutes * 60.0
         if step % 50 == 0:
-            print(f"step {step} samples {samples} loss {running:.3f} {elapsed / 60:.1f} min", flush=True)
+            print(
+                f"step {step} samples {samples} loss {running:.3f} ctc {running_ctc:.3f} {elapsed / 60:.1f} min",
+                flush=True,
+            )
         if done or time.monotonic() - last_eval >= config.eval_minutes * 60.0:
             last_eval = time.monotonic()
             checkpoint = config.out / "checkpoint"
