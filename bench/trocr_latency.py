@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -78,6 +80,21 @@ def _cer(settings: Settings, items: int) -> tuple[float, float]:
     return character_error_rate(readings, truths), exact
 
 
+def _loaded_rss_mb(model: str) -> int:
+    """Peak RSS of a fresh process that imports the adapter, loads ``model`` and reads one line."""
+    code = (
+        "import resource\n"
+        "from engines.trocr import TrOcrEngine\n"
+        "from bench.common import render\n"
+        f"engine = TrOcrEngine({model!r}, device='cpu', threads=1)\n"
+        "engine.recognize_text([render('one line of text')])\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    return int(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     """Measure and append a section to bench/RESULTS.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -100,6 +117,7 @@ def main() -> None:
     ratio_1 = medians["trocr"][0] / medians["paddleocr"][0]
     ratio_16 = medians["trocr"][1] / medians["paddleocr"][1]
     cer, exact = _cer(settings, args.cer_items)
+    rss = _loaded_rss_mb(settings.trocr_model)
     lines = [
         machine_line(),
         f"- models: {', '.join(versions)}; one thread each, CPU, greedy decoding",
@@ -110,6 +128,7 @@ def main() -> None:
         f"- TrOCR / PP-OCR in this run: {ratio_1:.2f}x at batch 1, {ratio_16:.2f}x at batch 16",
         f"- TrOCR CER on {args.cer_items} synthetic lines in the held-out fonts (augmented, seeded):"
         f" {cer:.4f}, exact match {exact:.3f}",
+        f"- one process with torch, transformers and the model loaded, after one line: peak RSS {rss} MB",
     ]
     print("\n".join(lines))
     results = Path(__file__).with_name("RESULTS.md")
