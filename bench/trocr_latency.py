@@ -64,20 +64,17 @@ def _p95(values: list[float]) -> float:
 
 
 def _cer(settings: Settings, items: int) -> tuple[float, float]:
-    from engines.trocr import InputFit, TrOcrEngine
+    from engines.trocr import InputFit
     from training.fonts import installed_fonts
     from training.trocr.corpus import load_words
     from training.trocr.data import fixed_set
     from training.trocr.evaluate import TEST_SEED
-    from training.trocr.train import character_error_rate
+    from training.trocr.train import evaluate_dir
 
-    engine = TrOcrEngine(settings.trocr_model, device="cpu", threads=1, batch_size=16)
     fit = InputFit(True, 10.0)  # the adapter fits crops again; this only shapes the rendered samples
     data = fixed_set(load_words(), installed_fonts(held_out=True), fit, items, TEST_SEED + 7)
-    readings = [r.text for r in engine.recognize_text([d.image for d in data])]
-    truths = [d.text for d in data]
-    exact = sum(r == t for r, t in zip(readings, truths, strict=True)) / len(data)
-    return character_error_rate(readings, truths), exact
+    scores = evaluate_dir(Path(settings.trocr_model), data, threads=1)
+    return scores["cer"], scores["exact"]
 
 
 def _loaded_rss_mb(model: str) -> int:
