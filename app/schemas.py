@@ -9,7 +9,12 @@ MODE_HELP = (
     "char: one character; line: a word or one line; page: lines are detected first; "
     "text: line or page, decided from the image; auto: char, line or page"
 )
-METHODS = ["weighted", "confidence", "majority"]
+METHODS = ["weighted", "confidence", "majority", "select"]
+CONTENTS = ["printed", "handwritten", "scene"]
+CONTENT_HELP = (
+    "what a line or word crop holds, when you know it: printed (scans), handwritten, scene (photographed text); "
+    "a fitted preset then votes with the weights fitted for that kind"
+)
 
 
 class OptionsFields(Schema):
@@ -39,6 +44,9 @@ class OptionsFields(Schema):
     )
     top_k = fields.Integer(load_default=None, validate=validators.Range(min=1, max=20))
     cache = fields.Boolean(load_default=True, metadata={"description": "false: always run the engines"})
+    content = fields.String(
+        load_default=None, validate=validators.OneOf(CONTENTS), metadata={"description": CONTENT_HELP}
+    )
 
 
 class JobJsonIn(OptionsFields):
@@ -58,6 +66,7 @@ class JobFormIn(Schema):
     weights = fields.String(metadata={"description": 'JSON object, e.g. {"tesseract": 1.0}'})
     top_k = fields.Integer(validate=validators.Range(min=1, max=20))
     cache = fields.Boolean()
+    content = fields.String(validate=validators.OneOf(CONTENTS), metadata={"description": CONTENT_HELP})
 
 
 class BatchJsonIn(OptionsFields):

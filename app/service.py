@@ -62,6 +62,8 @@ class Service:
             top_k=raw.get("top_k") or self.settings.top_k,
             layout_engine=self.layout_engine() if mode == "page" else None,
             calibration={name: cal.to_dict() for name, cal in fitted.calibration.items()} if fitted else {},
+            kinds=_kind_votings(fitted, raw),
+            content=raw.get("content"),
         )
 
     def layout_engine(self) -> str:
@@ -102,6 +104,13 @@ class Service:
             with contextlib.suppress(Exception):
                 self.store.release_idempotency_key(key, job_id)
             raise
+
+
+def _kind_votings(fitted: FittedPreset | None, raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A fitted preset's per-kind votings, unless the request chose its own weights or method."""
+    if fitted is None or raw.get("weights") or raw.get("method"):
+        return {}
+    return {kind: voting.to_dict() for kind, voting in fitted.kinds.items()}
 
 
 def decide_mode(image: ValidatedImage, requested: str) -> Mode:

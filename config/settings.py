@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
-VotingMethod = Literal["weighted", "confidence", "majority"]
+VotingMethod = Literal["weighted", "confidence", "majority", "select"]
 
 
 class Settings(BaseSettings):

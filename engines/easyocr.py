@@ -30,7 +30,7 @@ from engines.base import (
 )
 from engines.ctc import CHAR_CLASSES
 from engines.files import file_digest
-from engines.preprocess import crop_to_ink, dark_ink_on_light, to_gray
+from engines.preprocess import crop_to_ink, dark_ink_on_light, is_blank, stretch_contrast, to_gray
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -75,7 +75,14 @@ class EasyOcrEngine(Engine):
 
     name = "easyocr"
 
-    def __init__(self, model_dir: Path | None = None, threads: int = 1, device: str = "auto") -> None:
+    def __init__(
+        self, model_dir: Path | None = None, threads: int = 1, device: str = "auto", text_input: str = "gray"
+    ) -> None:
+        """``text_input``: ``gray`` (the crop's own gray levels, polarity fixed) or ``ink`` (also cut to its
+        ink, which loses low-contrast text: the input before 2026-12)."""
+        if text_input not in ("gray", "ink", "stretch"):
+            raise ValueError(f"text_input must be 'gray', 'ink' or 'stretch', got {text_input!r}")
+        self._text_input = text_input
         try:
             import easyocr
             import torch
@@ -144,10 +151,19 @@ class EasyOcrEngine(Engine):
 
     def _read_batch(self, crops: Sequence[Crop], allowlist: str | None) -> list[tuple[str, float]]:
         """Stack the ink-cropped crops into one image so the recogniser runs them as one batch."""
-        inked = [crop_to_ink(dark_ink_on_light(to_gray(crop))) for crop in crops]
+        inked = [self._prepare(crop) for crop in crops]
         present = [image for image in inked if image is not None]
         readings = iter(self._recognize_stacked(present, allowlist) if present else [])
         return [("", 0.0) if image is None else next(readings) for image in inked]
+
+    def _prepare(self, crop: Crop) -> np.ndarray | None:
+        """The gray image EasyOCR reads for one crop (it recognises gray only); None when blank."""
+        gray = dark_ink_on_light(to_gray(crop))
+        if self._text_input == "ink":
+            return crop_to_ink(gray)
+        if self._text_input == "stretch":
+            return None if gray.size == 0 or is_blank(gray) else crop_to_ink(stretch_contrast(gray))
+        return None if gray.size == 0 or is_blank(gray) else gray
 
     def _recognize_stacked(self, images: list[np.ndarray], allowlist: str | None) -> list[tuple[str, float]]:
         width = max(image.shape[1] for image in images)

@@ -1,4 +1,10 @@
-"""Image preparation shared by the engine adapters: gray conversion, polarity, ink cropping."""
+"""Image preparation shared by the engine adapters: gray conversion, polarity, ink cropping, margins.
+
+Deep recognisers (PP-OCR, EasyOCR) read best from the crop as photographed, with a margin of its own
+background around it (:func:`with_margin`); binarising or cutting to "ink" first loses low-contrast and
+coloured text. Engines that need dark ink on light paper (Tesseract, the character CNN) get polarity
+decided by :func:`paper_is_dark` and, for low-contrast crops, :func:`stretch_contrast`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,10 @@ from engines.base import BadImage, Crop
 
 # A pixel counts as ink when it is this much darker than the paper (on a 0-255 scale).
 INK_CONTRAST = 60
+# Below this spread of brightness a crop has no text to decide polarity from (flat paper, sensor noise).
+MIN_POLARITY_RANGE = 24
+# A border whose light share is within this of one half does not tell paper from ink.
+BORDER_TIE = 0.1
 
 
 def to_gray(crop: Crop) -> npt.NDArray[np.uint8]:
@@ -29,11 +39,78 @@ def border_level(gray: npt.NDArray[np.uint8]) -> float:
     return float(np.median(border))
 
 
+def paper_is_dark(gray: npt.NDArray[np.uint8]) -> bool:
+    """Whether the background is darker than the text (light text on a dark sign, EMNIST-style glyphs).
+
+    Otsu's threshold splits the pixels into a dark and a light class; the class that holds most of the
+    crop's border is the paper. A mid-gray border alone misleads on coloured signs (a white word on red
+    has a border of luma 76, dark blue letters on a light blue board one of about 130), which is why the
+    border is compared with the crop's own two classes, not with a fixed level. When the border is split
+    evenly (text touching the edges), the class with fewer pixels is taken as the ink.
+    """
+    if int(gray.max()) - int(gray.min()) < MIN_POLARITY_RANGE:
+        return border_level(gray) < 128
+    threshold = otsu_threshold(gray)
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    light_border = float(np.mean(border > threshold))
+    if abs(light_border - 0.5) < BORDER_TIE:
+        return float(np.mean(gray > threshold)) < 0.5
+    return light_border < 0.5
+
+
+def otsu_threshold(gray: npt.NDArray[np.uint8]) -> int:
+    """Otsu's threshold: the level that best separates the histogram into two classes.
+
+    Written here on numpy rather than taken from OpenCV or scikit-image so that the CNN worker, which
+    prepares glyphs with this module, does not load either library (it serves from onnxruntime alone).
+    """
+    histogram = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
+    levels = np.arange(256, dtype=np.float64)
+    weight_dark = np.cumsum(histogram)
+    weight_light = weight_dark[-1] - weight_dark
+    sum_dark = np.cumsum(histogram * levels)
+    mean_dark = sum_dark / np.maximum(weight_dark, 1)
+    mean_light = (sum_dark[-1] - sum_dark) / np.maximum(weight_light, 1)
+    between = weight_dark * weight_light * (mean_dark - mean_light) ** 2
+    return int(np.argmax(between))
+
+
 def dark_ink_on_light(gray: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """Invert white-on-black crops (EMNIST style) so the ink is dark on light paper."""
-    if border_level(gray) < 128:
+    """Invert light-on-dark crops (EMNIST style, light text on a dark sign) so the ink is dark on light."""
+    if paper_is_dark(gray):
         return np.asarray(255 - gray, dtype=np.uint8)
     return gray
+
+
+def stretch_contrast(gray: npt.NDArray[np.uint8], low: float = 1.0, high: float = 99.0) -> npt.NDArray[np.uint8]:
+    """Map the ``low``..``high`` percentiles of brightness onto 0..255 (unchanged when already wide).
+
+    Faint text (pencil, a photo in dim light, dark blue on lighter blue) then clears the fixed
+    :data:`INK_CONTRAST` that ink finding uses. A crop of one flat colour is returned as it is.
+    """
+    lo, hi = (float(v) for v in np.percentile(gray, [low, high]))
+    if hi - lo < MIN_POLARITY_RANGE or (lo <= 8 and hi >= 247):
+        return gray
+    scaled = (gray.astype(np.float32) - lo) * (255.0 / (hi - lo))
+    return np.asarray(np.clip(scaled + 0.5, 0, 255), dtype=np.uint8)
+
+
+def with_margin(crop: Crop, ratio: float = 0.1, min_margin: int = 4) -> Crop:
+    """The crop (colour or gray) with a margin of its own edge pixels around it.
+
+    Tight crops (a word cut at its ink, a detector's line box) leave the recogniser no background to
+    see; replicating the edge keeps the crop's colours instead of adding white paper that would be a
+    second polarity on a dark sign.
+    """
+    margin = max(min_margin, round(ratio * crop.shape[0]))
+    pad = ((margin, margin), (margin, margin)) + (((0, 0),) if crop.ndim == 3 else ())
+    return np.asarray(np.pad(crop, pad, mode="edge"), dtype=np.uint8)
+
+
+def is_blank(gray: npt.NDArray[np.uint8]) -> bool:
+    """A crop with no visible structure at all (one flat colour, give or take sensor noise)."""
+    lo, hi = (float(v) for v in np.percentile(gray, [0.5, 99.5]))
+    return hi - lo < MIN_POLARITY_RANGE
 
 
 def ink_box(gray: npt.NDArray[np.uint8]) -> tuple[int, int, int, int] | None:

@@ -3,9 +3,13 @@
 Each preset is one JSON file, ``<presets dir>/<name>.json``::
 
     {"weights": {"tesseract": 0.5, ...}, "method": "confidence",
-     "calibration": {"tesseract": {"kind": "platt", "a": 1.3, "b": -0.2}, ...}, "fitted": {...}}
+     "calibration": {"tesseract": {"kind": "platt", "a": 1.3, "b": -0.2}, ...},
+     "kinds": {"char": {"weights": ..., "method": ..., "calibration": ..., "confidence": ...}, ...},
+     "fitted": {...}}
 
-``fitted`` records how it was made (manifest, split, metrics) and is not read by the server.
+The top level is the voting for any kind the preset has no entry for in ``kinds``
+(:mod:`ensemble.kinds`). ``fitted`` records how it was made (data, cross-validated scores, the guard's
+verdict) and is not read by the server.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ensemble.calibration import PlattCalibration, calibrations_from_dict
+from ensemble.kinds import KINDS, KindVoting
 from ensemble.presets import InvalidPresets, validate_weights
 from ensemble.voting import METHODS, Method
 
@@ -28,6 +33,7 @@ class FittedPreset:
     method: Method
     calibration: dict[str, PlattCalibration] = field(default_factory=dict)
     fitted: dict[str, Any] = field(default_factory=dict)
+    kinds: dict[str, KindVoting] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form written by ``ocr calibrate``."""
@@ -35,6 +41,7 @@ class FittedPreset:
             "weights": self.weights,
             "method": self.method,
             "calibration": {engine: cal.to_dict() for engine, cal in self.calibration.items()},
+            "kinds": {kind: voting.to_dict() for kind, voting in sorted(self.kinds.items())},
             "fitted": self.fitted,
         }
 
@@ -53,7 +60,29 @@ def parse_fitted_preset(where: str, data: object) -> FittedPreset:
         calibration = calibrations_from_dict(data.get("calibration") or {})
     except (ValueError, AttributeError) as exc:
         raise InvalidPresets(f"{where}: {exc}") from exc
-    return FittedPreset(validate_weights(where, weights), method, calibration, dict(data.get("fitted") or {}))
+    kinds = _parse_kinds(where, data.get("kinds") or {})
+    return FittedPreset(validate_weights(where, weights), method, calibration, dict(data.get("fitted") or {}), kinds)
+
+
+def _parse_kinds(where: str, data: object) -> dict[str, KindVoting]:
+    """Validate a preset's per-kind votings."""
+    if not isinstance(data, dict):
+        raise InvalidPresets(f"{where}: 'kinds' must be an object of kind -> voting")
+    kinds: dict[str, KindVoting] = {}
+    for kind, voting in data.items():
+        at = f"{where}, kind {kind!r}"
+        if kind not in KINDS:
+            raise InvalidPresets(f"{at}: unknown kind; expected one of {KINDS}")
+        if not isinstance(voting, dict) or not isinstance(voting.get("weights"), dict):
+            raise InvalidPresets(f"{at}: expected an object with 'weights'")
+        if voting.get("method", "confidence") not in METHODS:
+            raise InvalidPresets(f"{at}: unknown method {voting.get('method')!r}")
+        validate_weights(at, voting["weights"])
+        try:
+            kinds[kind] = KindVoting.from_dict(voting)
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise InvalidPresets(f"{at}: {exc}") from exc
+    return kinds
 
 
 def load_fitted_presets(directory: Path | None) -> dict[str, FittedPreset]:

@@ -8,6 +8,10 @@ Three rules, the same for single characters and for each slot of a text alignmen
   the one symbol the engine put in the slot, with :data:`~ensemble.alignment.EPSILON` counting
   the engine's empty-entry confidence).
 
+A fourth, ``select``, does not vote per character: for text it picks one engine's whole reading by
+minimum Bayes risk (:mod:`ensemble.selection`); for a single character, where a reading is one symbol,
+that is each engine's top-1 counting ``weight x confidence``.
+
 An engine missing from ``weights`` has weight 1.0.
 
 **Winner confidence.** For ``confidence``: the winner's score divided by the summed weight of
@@ -29,9 +33,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from engines.base import CharResult, TextResult
-from ensemble.alignment import align
+from ensemble.alignment import Slot, align
+from ensemble.selection import select_text
 
-Method = Literal["weighted", "confidence", "majority"]
+Method = Literal["weighted", "confidence", "majority", "select"]
 METHODS: tuple[Method, ...] = get_args(Method)
 DEFAULT_WEIGHT = 1.0
 _PLACES = 9
@@ -79,6 +84,7 @@ class TextVote:
     method: Method
     agreement: float
     engines: tuple[str, ...]
+    selected: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form."""
@@ -89,6 +95,7 @@ class TextVote:
             "method": self.method,
             "agreement": self.agreement,
             "engines": list(self.engines),
+            "selected": self.selected,
         }
 
 
@@ -157,8 +164,18 @@ def vote_text(results: Sequence[TextResult], weights: Mapping[str, float], metho
     """
     _check_inputs(results, method)
     engines = [r.engine for r in results]
+    if method == "select":
+        return _selected(results, weights)
+    return vote_slots(align([_hypothesis(result) for result in results]), engines, weights, method)
+
+
+def vote_slots(slots: Sequence[Slot], engines: Sequence[str], weights: Mapping[str, float], method: Method) -> TextVote:
+    """Vote per slot of an alignment already made (``slots[i].entries[j]`` is engine ``engines[j]``'s).
+
+    :func:`vote_text` aligns and then calls this; fitting weights calls it directly, as the alignment
+    does not depend on the weights.
+    """
     ranks = _engine_ranks(engines, weights)
-    slots = align([_hypothesis(result) for result in results])
     chars: list[str] = []
     confidences: list[float] = []
     for slot in slots:
@@ -176,8 +193,25 @@ def vote_text(results: Sequence[TextResult], weights: Mapping[str, float], metho
         confidence=sum(confidences) / len(confidences) if confidences else 0.0,
         char_confidences=tuple(confidences),
         method=method,
-        agreement=unanimous / len(slots) if slots and len(results) > 1 else 1.0,
+        agreement=unanimous / len(slots) if slots and len(engines) > 1 else 1.0,
         engines=tuple(engines),
+    )
+
+
+def _selected(results: Sequence[TextResult], weights: Mapping[str, float]) -> TextVote:
+    """``select``: one engine's reading, chosen by minimum Bayes risk; agreement is its exact support."""
+    for result in results:
+        _weight_of(result.engine, weights)  # refuses negative weights, as the other methods do
+    chosen = select_text(results, weights)
+    confidences = chosen.char_confidences
+    return TextVote(
+        text=chosen.text,
+        confidence=sum(confidences) / len(confidences) if confidences else 0.0,
+        char_confidences=confidences,
+        method="select",
+        agreement=chosen.support if len(results) > 1 else 1.0,
+        engines=tuple(r.engine for r in results),
+        selected=chosen.engine,
     )
 
 
@@ -213,7 +247,7 @@ def _engine_ranks(
 
 def _counted_choices(ballot: _Ballot, method: Method) -> list[tuple[str, float]]:
     """The alternatives the rule counts: top-1 only, or (for ``confidence``) each distinct one."""
-    if method != "confidence":
+    if method != "confidence":  # majority, weighted and select count the top-1
         return list(ballot.choices[:1])
     best: dict[str, float] = {}
     for symbol, confidence in ballot.choices:
@@ -227,7 +261,7 @@ def _ballot_score(ballot: _Ballot, confidence: float, method: Method) -> float:
         return 1.0
     if method == "weighted":
         return ballot.weight
-    return ballot.weight * confidence
+    return ballot.weight * confidence  # confidence and select
 
 
 def _tally(ballots: Sequence[_Ballot], method: Method) -> _Outcome:
@@ -256,7 +290,7 @@ def _tally(ballots: Sequence[_Ballot], method: Method) -> _Outcome:
     total = sum(scores.values())
     ranking = tuple((s, scores[s] / total if total > 0 else 0.0) for s in ordered)
     winner = ordered[0]
-    if method == "confidence":
+    if method in ("confidence", "select"):
         voting_weight = sum(ballot.weight for ballot in ballots)
         confidence = scores[winner] / voting_weight if voting_weight > 0 else 0.0
     else:
@@ -270,4 +304,4 @@ def _clamp(value: float) -> float:
     return min(1.0, max(0.0, value))
 
 
-__all__ = ["METHODS", "CharVote", "Method", "TextVote", "vote_chars", "vote_text"]
+__all__ = ["METHODS", "CharVote", "Method", "TextVote", "vote_chars", "vote_slots", "vote_text"]

@@ -93,7 +93,9 @@ def write_manifest(path: Path, items: list[Item]) -> None:
     """Write items as a TSV manifest (files relative to it; group columns after the three used ones)."""
     group_names = sorted({name for item in items for name in item.groups})
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar=None, lineterminator="\n")
+        writer = csv.writer(
+            handle, delimiter="\t", quoting=csv.QUOTE_NONE, quotechar=None, escapechar=None, lineterminator="\n"
+        )
         writer.writerow(["file", "kind", "ground_truth", *group_names])
         for item in items:
             relative = item.path.relative_to(path.parent) if item.path.is_relative_to(path.parent) else item.path

@@ -6,9 +6,11 @@ are kept so that voting can be replayed offline for every method, weight set and
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -154,3 +156,64 @@ def with_progress(readings: Iterator[Reading], total: int, enabled: bool) -> Ite
 
 
 ReadFunction = Callable[[list[Item]], Iterator[Reading]]
+
+
+def reading_to_dict(reading: Reading) -> dict[str, Any]:
+    """A JSON-ready form of one item's raw readings (``ocr eval --save-readings``)."""
+    item = reading.item
+    return {
+        "item": {"path": str(item.path), "kind": item.kind, "truth": item.truth, "groups": item.groups},
+        "chars": {name: result.to_dict() for name, result in reading.chars.items()},
+        "lines": [{name: result.to_dict() for name, result in line.items()} for line in reading.lines],
+        "failed": reading.failed,
+        "engine_ms": reading.engine_ms,
+    }
+
+
+def reading_from_dict(data: dict[str, Any]) -> Reading:
+    """Inverse of :func:`reading_to_dict`."""
+    raw = data["item"]
+    item = Item(Path(raw["path"]), raw["kind"], raw["truth"], dict(raw.get("groups") or {}))
+    return Reading(
+        item,
+        chars={name: CharResult.from_dict(result) for name, result in data.get("chars", {}).items()},
+        lines=[{name: TextResult.from_dict(r) for name, r in line.items()} for line in data.get("lines", [])],
+        failed=dict(data.get("failed") or {}),
+        engine_ms={name: float(ms) for name, ms in (data.get("engine_ms") or {}).items()},
+    )
+
+
+def save_readings(path: Path, readings: Iterable[Reading]) -> None:
+    """Write readings as JSON lines, one item per line, so voting can be refitted without the engines."""
+    with path.open("w", encoding="utf-8") as handle:
+        for reading in readings:
+            handle.write(json.dumps(reading_to_dict(reading), ensure_ascii=False) + "\n")
+
+
+def load_readings(paths: Sequence[Path]) -> list[Reading]:
+    """Readings saved by :func:`save_readings`; several files (e.g. one per engine) merge per item."""
+    merged: dict[tuple[str, str], Reading] = {}
+    for path in paths:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    reading = reading_from_dict(json.loads(line))
+                    key = (str(reading.item.path), reading.item.kind)
+                    merged[key] = _merge(merged[key], reading) if key in merged else reading
+    return list(merged.values())
+
+
+def _merge(into: Reading, other: Reading) -> Reading:
+    """One item's readings from two runs (different engines): the later run wins per engine."""
+    lines = [dict(line) for line in into.lines]
+    while len(lines) < len(other.lines):
+        lines.append({})
+    for line, extra in zip(lines, other.lines, strict=False):
+        line.update(extra)
+    return Reading(
+        into.item,
+        chars={**into.chars, **other.chars},
+        lines=lines,
+        failed={**into.failed, **other.failed},
+        engine_ms={**into.engine_ms, **other.engine_ms},
+    )

@@ -8,7 +8,7 @@ from typing import Any, Literal
 # char: one character; line: a word or one line of text; page: lines found by a detector first.
 Mode = Literal["char", "line", "page"]
 RequestedMode = Literal["char", "text", "line", "page", "auto"]
-Method = Literal["weighted", "confidence", "majority"]
+Method = Literal["weighted", "confidence", "majority", "select"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,9 @@ class JobOptions:
     layout_engine: str | None = None
     calibration: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # A fitted preset's voting per kind of crop (ensemble.kinds), and the client's hint for a line.
+    kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    content: str | None = None
 
     def cache_material(self) -> dict[str, Any]:
         """Everything in the options that can change a result (part of the content key)."""
@@ -36,6 +39,8 @@ class JobOptions:
             "top_k": self.top_k,
             "layout_engine": self.layout_engine if self.mode == "page" else None,
             "calibration": {name: self.calibration[name] for name in sorted(self.calibration)},
+            "kinds": {kind: self.kinds[kind] for kind in sorted(self.kinds)},
+            "content": self.content,
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,7 +10,9 @@ from typing import Any
 
 from engines.base import CharResult, TextResult, Word, result_from_dict
 from ensemble import vote_chars, vote_text
-from ensemble.calibration import calibrate, calibrations_from_dict
+from ensemble.calibration import PlattCalibration, calibrate, calibrations_from_dict
+from ensemble.disagreement import disagreements
+from ensemble.kinds import KindVoting, job_kind, voting_for
 from workers.options import JobOptions
 
 
@@ -22,39 +24,59 @@ def build_result(
 ) -> dict[str, Any] | None:
     """The job result, or None when no engine produced anything to vote on."""
     readings = {o["engine"]: [result_from_dict(r) for r in o["results"]] for o in outputs if o["ok"]}
-    # Votes use calibrated confidences; every engine's own view keeps the confidences it reported.
-    calibrations = calibrations_from_dict(options.calibration)
-    voting = {name: [calibrate(r, calibrations.get(name)) for r in results] for name, results in readings.items()}
     failed = [{"engine": o["engine"], **o["error"]} for o in outputs if not o["ok"]]
     if not readings:
         return None
+    rule = voting_rule(options)
+    # Votes use calibrated confidences; every engine's own view keeps the confidences it reported.
+    voting = {name: [calibrate(r, rule.calibration.get(name)) for r in results] for name, results in readings.items()}
     common = {
         "mode": options.mode,
-        "method": options.method,
-        "weights": {name: options.weights.get(name, 1.0) for name in readings},
+        "kind": job_kind(options.mode, options.content),
+        "method": rule.method,
+        "weights": {name: rule.weights.get(name, 1.0) for name in readings},
         "failed_engines": failed,
         "model_versions": {name: results[0].model_version for name, results in readings.items() if results},
     }
     if options.mode == "char":
         chars = {name: results[0] for name, results in readings.items() if isinstance(results[0], CharResult)}
         voted = [results[0] for results in voting.values() if isinstance(results[0], CharResult)]
-        return {**common, **_char_vote(voted, options), "engines": _engine_char_views(chars, options.top_k, failed)}
+        views = _engine_char_views(chars, options.top_k, failed)
+        return {**common, **_char_vote(voted, rule, options.top_k), "engines": views}
     boxes = (layout or {}).get("boxes") or [[0, 0, *(image_size or [0, 0])]]
     texts = {name: [r for r in results if isinstance(r, TextResult)] for name, results in readings.items()}
     voted_texts = {name: [r for r in results if isinstance(r, TextResult)] for name, results in voting.items()}
-    lines = [_vote_line(index, box, texts, voted_texts, options) for index, box in enumerate(boxes)]
+    lines = [_vote_line(index, box, texts, voted_texts, rule) for index, box in enumerate(boxes)]
     result = {**common, **_join_lines(lines), "lines": lines, "engines": _engine_text_views(texts, failed)}
     if layout is not None:
         result["layout"] = {"engine": layout["engine"], "error": layout.get("error")}
     return result
 
 
-def _char_vote(chars: list[CharResult], options: JobOptions) -> dict[str, Any]:
-    vote = vote_chars(chars, options.weights, options.method, top_k=options.top_k)
+def voting_rule(options: JobOptions) -> KindVoting:
+    """How this job votes: its preset's voting for the job's kind, else the job's own weights and method.
+
+    A request that names ``weights`` or ``method`` carries no per-kind votings (the API leaves them out),
+    so what the client asked for is what is used.
+    """
+    kinds = {kind: KindVoting.from_dict(data) for kind, data in options.kinds.items()}
+    chosen = voting_for(kinds, job_kind(options.mode, options.content)) if kinds else None
+    if chosen is not None:
+        return chosen
+    return KindVoting(dict(options.weights), options.method, calibrations_from_dict(options.calibration))
+
+
+def _mapped(calibration: PlattCalibration | None, confidence: float) -> float:
+    """A vote's confidence as the probability of being right, when the preset calibrated it."""
+    return calibration(confidence) if calibration is not None else confidence
+
+
+def _char_vote(chars: list[CharResult], rule: KindVoting, top_k: int) -> dict[str, Any]:
+    vote = vote_chars(chars, rule.weights, rule.method, top_k=top_k)  # type: ignore[arg-type]
     return {
         "text": vote.character,
         "character": vote.character,
-        "confidence": vote.confidence,
+        "confidence": _mapped(rule.confidence, vote.confidence) if vote.character else vote.confidence,
         "agreement": 1.0 if vote.agreement else 0.0,
         "top5": [{"character": char, "confidence": score} for char, score in vote.top],
     }
@@ -65,17 +87,21 @@ def _vote_line(
     box: list[int],
     texts: dict[str, list[TextResult]],
     voted_texts: dict[str, list[TextResult]],
-    options: JobOptions,
+    rule: KindVoting,
 ) -> dict[str, Any]:
     hypotheses = {name: results[index] for name, results in texts.items() if index < len(results)}
     calibrated = [results[index] for results in voted_texts.values() if index < len(results)]
-    vote = vote_text(calibrated, options.weights, options.method)
+    vote = vote_text(calibrated, rule.weights, rule.method)  # type: ignore[arg-type]
+    # Engines that cannot change the vote (weight 0) are not counted as disagreeing with it.
+    voters = {name: r.text for name, r in hypotheses.items() if rule.weights.get(name, 1.0) > 0}
     return {
         "box": list(box),
         "text": vote.text,
-        "confidence": vote.confidence,
+        "confidence": _mapped(rule.confidence, vote.confidence) if vote.text else 0.0,
         "agreement": vote.agreement,
-        "char_confidences": list(vote.char_confidences),
+        "char_confidences": [_mapped(rule.char_confidence, c) for c in vote.char_confidences],
+        "selected": vote.selected,
+        "disagreements": [span.to_dict() for span in disagreements(vote.text, voters)],
         "words": _words(vote.text, hypotheses, box),
         "engines": {
             name: {"text": r.text, "confidence": r.confidence, "char_confidences": list(r.char_confidences)}

@@ -276,6 +276,7 @@ def test_text_vote_to_dict_is_json_ready() -> None:
         "method": "weighted",
         "agreement": 1.0,
         "engines": ["a"],
+        "selected": None,
     }
 
 

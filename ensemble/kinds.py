@@ -1,0 +1,89 @@
+"""Voting per kind of crop: each kind has its own weights, method and calibrations.
+
+An engine can be the best reader of single characters and the worst of lines (our character CNN), or
+strong on scans and weak on photographs; one weight per engine cannot say that. A fitted preset holds a
+:class:`KindVoting` per kind it had enough data for. A job's kind comes from its mode and, for a line,
+from the client's ``content`` hint; a kind the preset lacks falls back along :data:`FALLBACK`
+(``printed`` -> ``line``), and a preset without kinds votes with its top-level weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+from ensemble.calibration import PlattCalibration, calibrations_from_dict
+
+Kind = Literal["char", "line", "printed", "handwritten", "scene", "page"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+Content = Literal["printed", "handwritten", "scene"]
+CONTENTS: tuple[Content, ...] = get_args(Content)
+# Where a kind without its own fit takes its voting from (None: the preset's top level).
+FALLBACK: dict[Kind, Kind | None] = {
+    "char": None,
+    "line": None,
+    "printed": "line",
+    "handwritten": "line",
+    "scene": "line",
+    "page": "line",
+}
+
+
+@dataclass(frozen=True)
+class KindVoting:
+    """How to vote on one kind of crop.
+
+    ``confidence`` maps the vote's own confidence (a line's, or a character's in char mode) to the
+    probability that the answer is exactly right; ``char_confidence`` maps each character's confidence
+    within a line to the probability that the character is right. Both are fitted on held-apart items.
+    """
+
+    weights: dict[str, float]
+    method: str
+    calibration: dict[str, PlattCalibration] = field(default_factory=dict)
+    confidence: PlattCalibration | None = None
+    char_confidence: PlattCalibration | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form stored in presets and carried in job options."""
+        return {
+            "weights": dict(self.weights),
+            "method": self.method,
+            "calibration": {engine: cal.to_dict() for engine, cal in sorted(self.calibration.items())},
+            "confidence": self.confidence.to_dict() if self.confidence else None,
+            "char_confidence": self.char_confidence.to_dict() if self.char_confidence else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> KindVoting:
+        """Inverse of :meth:`to_dict` (weights are validated by the caller)."""
+        confidence, char_confidence = data.get("confidence"), data.get("char_confidence")
+        return cls(
+            weights={str(k): float(v) for k, v in dict(data.get("weights") or {}).items()},
+            method=str(data.get("method", "confidence")),
+            calibration=calibrations_from_dict(data.get("calibration") or {}),
+            confidence=PlattCalibration.from_dict(confidence) if confidence else None,
+            char_confidence=PlattCalibration.from_dict(char_confidence) if char_confidence else None,
+        )
+
+
+def job_kind(mode: str, content: str | None) -> Kind:
+    """The kind of crop a job's readings are: ``char``, ``page`` (lines of a page), or a line's content."""
+    if mode == "char":
+        return "char"
+    if mode == "page":
+        return "page"
+    if content in CONTENTS:
+        return content
+    return "line"
+
+
+def voting_for(kinds: Mapping[str, KindVoting], kind: Kind) -> KindVoting | None:
+    """The voting for ``kind``, following :data:`FALLBACK`; None when the preset has none for it."""
+    current: Kind | None = kind
+    while current is not None:
+        if current in kinds:
+            return kinds[current]
+        current = FALLBACK[current]
+    return None
