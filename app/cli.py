@@ -193,7 +193,8 @@ def train_cnn(**options: Any) -> None:
 
 
 def _register_evaluation_commands() -> None:
-    from evaluation.commands import calibrate_command, eval_command
+    from evaluation.commands import eval_command
+    from evaluation.fit_command import calibrate_command
 
     main.add_command(eval_command)
     main.add_command(calibrate_command)

@@ -30,7 +30,7 @@ from engines.base import (
 )
 from engines.ctc import CHAR_CLASSES
 from engines.files import file_digest
-from engines.preprocess import crop_to_ink, dark_ink_on_light, is_blank, stretch_contrast, to_gray
+from engines.preprocess import crop_to_ink, dark_ink_on_light, is_blank, line_rows, to_gray
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -80,8 +80,8 @@ class EasyOcrEngine(Engine):
     ) -> None:
         """``text_input``: ``gray`` (the crop's own gray levels, polarity fixed) or ``ink`` (also cut to its
         ink, which loses low-contrast text: the input before 2026-12)."""
-        if text_input not in ("gray", "ink", "stretch"):
-            raise ValueError(f"text_input must be 'gray', 'ink' or 'stretch', got {text_input!r}")
+        if text_input not in ("gray", "ink"):
+            raise ValueError(f"text_input must be 'gray' or 'ink', got {text_input!r}")
         self._text_input = text_input
         try:
             import easyocr
@@ -161,9 +161,10 @@ class EasyOcrEngine(Engine):
         gray = dark_ink_on_light(to_gray(crop))
         if self._text_input == "ink":
             return crop_to_ink(gray)
-        if self._text_input == "stretch":
-            return None if gray.size == 0 or is_blank(gray) else crop_to_ink(stretch_contrast(gray))
-        return None if gray.size == 0 or is_blank(gray) else gray
+        if gray.size == 0 or is_blank(gray):
+            return None
+        top, bottom = line_rows(gray)
+        return gray[top:bottom]
 
     def _recognize_stacked(self, images: list[np.ndarray], allowlist: str | None) -> list[tuple[str, float]]:
         width = max(image.shape[1] for image in images)

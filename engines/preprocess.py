@@ -179,3 +179,41 @@ def text_bands(gray: npt.NDArray[np.uint8]) -> int:
     if heights.size == 0:
         return 0
     return int(np.count_nonzero(heights >= 0.4 * heights.max()))
+
+
+def main_text_band(gray: npt.NDArray[np.uint8], min_ink_share: float = 0.01) -> tuple[int, int]:
+    """The rows (top, bottom) of the line a dark-on-light line crop is about.
+
+    Line crops cut from a page by a box often carry the descenders of the line above and the ascenders of
+    the line below. Rows with ink (more than ``min_ink_share`` of the width darker than Otsu's threshold)
+    form bands separated by blank rows; the band with the most ink is the line. A crop whose rows are all
+    inked, as in most handwriting, is returned whole.
+    """
+    height = gray.shape[0]
+    if height < 3 or is_blank(gray):
+        return 0, height
+    ink = gray < otsu_threshold(gray)
+    per_row = ink.sum(axis=1)
+    inked = per_row > min_ink_share * gray.shape[1]
+    edges = np.diff(np.concatenate([[0], inked.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if len(starts) <= 1:
+        return 0, height
+    amounts = [int(per_row[a:b].sum()) for a, b in zip(starts, stops, strict=True)]
+    best = int(np.argmax(amounts))
+    return int(starts[best]), int(stops[best])
+
+
+def line_rows(gray: npt.NDArray[np.uint8], min_aspect: float = 5.0, pad: float = 0.15) -> tuple[int, int]:
+    """The rows of a line crop to read: its :func:`main_text_band` with ``pad`` of the band's height.
+
+    Only crops at least ``min_aspect`` times wider than tall count as lines; a word (a scene photo's
+    above all) keeps every row, as banding its background cost PP-OCR 2 points of CER on scene words
+    (real-fit ICDAR 2015, while it gained 0.5 on English typescripts and 1.7 on handwritten lines).
+    """
+    height, width = gray.shape[:2]
+    if width < min_aspect * height:
+        return 0, height
+    top, bottom = main_text_band(gray)
+    margin = round(pad * (bottom - top))
+    return max(0, top - margin), min(height, bottom + margin)

@@ -26,7 +26,14 @@ from engines.base import (
     elapsed_ms,
 )
 from engines.files import file_digest
-from engines.preprocess import crop_to_ink, crop_to_ink_at, dark_ink_on_light, limit_height, to_gray
+from engines.preprocess import (
+    crop_to_ink,
+    crop_to_ink_at,
+    dark_ink_on_light,
+    limit_height,
+    line_rows,
+    to_gray,
+)
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -40,7 +47,10 @@ class TesseractEngine(Engine):
 
     name = "tesseract"
 
-    def __init__(self, tessdata_path: Path, lang: str = "eng") -> None:
+    def __init__(self, tessdata_path: Path, lang: str = "eng", main_band: bool = True) -> None:
+        """``main_band``: read only the band of rows with the most ink when blank rows separate a line
+        crop into bands (the neighbours' ascenders and descenders that page line boxes take in)."""
+        self._main_band = main_band
         try:
             import tesserocr
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -117,10 +127,13 @@ class TesseractEngine(Engine):
 
     def _recognize_line(self, crop: Crop) -> TextResult:
         started = time.perf_counter()
-        found = crop_to_ink_at(dark_ink_on_light(to_gray(crop)), margin_ratio=0.1)
+        gray = dark_ink_on_light(to_gray(crop))
+        top, bottom = line_rows(gray) if self._main_band else (0, gray.shape[0])
+        found = crop_to_ink_at(gray[top:bottom], margin_ratio=0.1)
         if found is None:
             return TextResult(self.name, self._version, "", (), elapsed_ms(started))
-        line, origin = found
+        line, (dx, dy) = found
+        origin = (dx, dy + top)
         scaled = limit_height(line, MAX_LINE_HEIGHT)
         text, confidences, words = self._read_line(Image.fromarray(scaled))
         placed = _place_words(words, line.shape[0] / scaled.shape[0], origin)

@@ -8,9 +8,11 @@ fitted by ``ocr calibrate`` on labelled data and stored in a preset.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from engines.base import CharCandidate, CharResult, EngineResult, TextResult
 
@@ -46,6 +48,51 @@ class PlattCalibration:
         if not isinstance(a, int | float) or not isinstance(b, int | float):
             raise ValueError(f"calibration parameters must be numbers: {dict(data)}")
         return cls(float(a), float(b))
+
+
+@dataclass(frozen=True)
+class IsotonicCalibration:
+    """A non-decreasing step map from confidence to probability, fitted by isotonic regression.
+
+    ``thresholds[i]`` is the lowest confidence of step ``i``, ``values[i]`` its probability; a confidence
+    below the first threshold gets the first value. Used for a vote's own confidence, where a two-parameter
+    sigmoid cannot follow how the chance of an exactly right line rises with the vote's confidence.
+    """
+
+    thresholds: tuple[float, ...]
+    values: tuple[float, ...]
+
+    def __call__(self, confidence: float) -> float:
+        """The calibrated confidence, in [0, 1]."""
+        index = bisect.bisect_right(self.thresholds, confidence) - 1
+        return float(self.values[max(0, index)])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form stored in presets."""
+        return {"kind": "isotonic", "thresholds": list(self.thresholds), "values": list(self.values)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> IsotonicCalibration:
+        """Inverse of :meth:`to_dict`; refuses steps that are unequal in number, unsorted or outside [0, 1]."""
+        thresholds = tuple(float(v) for v in data.get("thresholds", ()))  # type: ignore[attr-defined]
+        values = tuple(float(v) for v in data.get("values", ()))  # type: ignore[attr-defined]
+        if not thresholds or len(thresholds) != len(values):
+            raise ValueError("isotonic calibration needs as many thresholds as values, at least one")
+        if list(thresholds) != sorted(thresholds) or list(values) != sorted(values):
+            raise ValueError("isotonic calibration thresholds and values must be non-decreasing")
+        if not all(0.0 <= v <= 1.0 for v in values):
+            raise ValueError("isotonic calibration values must lie in [0, 1]")
+        return cls(thresholds, values)
+
+
+Calibration = PlattCalibration | IsotonicCalibration
+
+
+def calibration_from_dict(data: Mapping[str, object]) -> Calibration:
+    """A Platt or isotonic calibration from its JSON form."""
+    if data.get("kind") == "isotonic":
+        return IsotonicCalibration.from_dict(data)
+    return PlattCalibration.from_dict(data)
 
 
 def calibrate(result: EngineResult, calibration: PlattCalibration | None) -> EngineResult:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engines.steps import check_steps
 from ensemble.calibration import PlattCalibration, calibrations_from_dict
 from ensemble.kinds import KINDS, KindVoting
 from ensemble.presets import InvalidPresets, validate_weights
@@ -80,6 +81,8 @@ def _parse_kinds(where: str, data: object) -> dict[str, KindVoting]:
         validate_weights(at, voting["weights"])
         try:
             kinds[kind] = KindVoting.from_dict(voting)
+            for steps in kinds[kind].preprocess.values():
+                check_steps(steps)
         except (ValueError, AttributeError, TypeError) as exc:
             raise InvalidPresets(f"{at}: {exc}") from exc
     return kinds

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from ensemble.calibration import PlattCalibration, calibrations_from_dict
+from ensemble.calibration import Calibration, PlattCalibration, calibration_from_dict, calibrations_from_dict
 
 Kind = Literal["char", "line", "printed", "handwritten", "scene", "page"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
@@ -36,14 +36,16 @@ class KindVoting:
 
     ``confidence`` maps the vote's own confidence (a line's, or a character's in char mode) to the
     probability that the answer is exactly right; ``char_confidence`` maps each character's confidence
-    within a line to the probability that the character is right. Both are fitted on held-apart items.
+    within a line to the probability that the character is right. ``preprocess`` names, per engine, the
+    optional steps of :mod:`engines.steps` its crops go through first (none unless listed).
     """
 
     weights: dict[str, float]
     method: str
     calibration: dict[str, PlattCalibration] = field(default_factory=dict)
-    confidence: PlattCalibration | None = None
-    char_confidence: PlattCalibration | None = None
+    confidence: Calibration | None = None
+    char_confidence: Calibration | None = None
+    preprocess: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form stored in presets and carried in job options."""
@@ -53,6 +55,7 @@ class KindVoting:
             "calibration": {engine: cal.to_dict() for engine, cal in sorted(self.calibration.items())},
             "confidence": self.confidence.to_dict() if self.confidence else None,
             "char_confidence": self.char_confidence.to_dict() if self.char_confidence else None,
+            "preprocess": {engine: list(steps) for engine, steps in sorted(self.preprocess.items()) if steps},
         }
 
     @classmethod
@@ -63,8 +66,9 @@ class KindVoting:
             weights={str(k): float(v) for k, v in dict(data.get("weights") or {}).items()},
             method=str(data.get("method", "confidence")),
             calibration=calibrations_from_dict(data.get("calibration") or {}),
-            confidence=PlattCalibration.from_dict(confidence) if confidence else None,
-            char_confidence=PlattCalibration.from_dict(char_confidence) if char_confidence else None,
+            confidence=calibration_from_dict(confidence) if confidence else None,
+            char_confidence=calibration_from_dict(char_confidence) if char_confidence else None,
+            preprocess={str(k): [str(step) for step in v] for k, v in dict(data.get("preprocess") or {}).items()},
         )
 
 

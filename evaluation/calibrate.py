@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
-from scipy.optimize import minimize
+from scipy.optimize import isotonic_regression, minimize
 
-from ensemble.calibration import PlattCalibration
+from ensemble.calibration import IsotonicCalibration, PlattCalibration
 from ensemble.voting import METHODS, Method
 from evaluation.readings import Reading
 from evaluation.scoring import Voting, objective, voted_answer
@@ -95,6 +95,21 @@ def fit_platt(confidences: Sequence[float], correct: Sequence[bool]) -> PlattCal
     found = minimize(loss, x0=np.array([1.0, 0.0]), method="L-BFGS-B")
     a, b = (float(v) for v in found.x)
     return PlattCalibration(a, b) if math.isfinite(a) and math.isfinite(b) else PlattCalibration()
+
+
+def fit_isotonic(confidences: Sequence[float], correct: Sequence[bool]) -> IsotonicCalibration:
+    """Isotonic regression (scipy) of correctness on confidence, kept as its steps."""
+    order = np.argsort(np.asarray(confidences, dtype=float), kind="stable")
+    x = np.asarray(confidences, dtype=float)[order]
+    y = np.asarray(correct, dtype=float)[order]
+    fitted = isotonic_regression(y)
+    blocks = list(zip(fitted.blocks[:-1], fitted.blocks[1:], strict=True))
+    thresholds = [float(x[start]) for start, _ in blocks]
+    # Laplace's rule per step (a step of 3 right out of 3 is not a certainty), kept non-decreasing.
+    smoothed = [(float(y[start:stop].sum()) + 1.0) / (stop - start + 2.0) for start, stop in blocks]
+    values = np.maximum.accumulate(np.asarray(smoothed)).tolist()
+    thresholds[0] = 0.0  # the first step covers every confidence below the data
+    return IsotonicCalibration(tuple(thresholds), tuple(float(v) for v in values))
 
 
 def fit_voting(readings: Sequence[Reading], engines: Sequence[str], calibrate_confidences: bool = True) -> Fit:

@@ -9,14 +9,16 @@ from typing import Any
 import click
 import requests
 
-from config.settings import ROOT, Settings
+from config.settings import Settings
 from ensemble import load_presets
-from ensemble.fitted import FittedPreset, load_fitted_presets, save_fitted_preset
-from evaluation.calibrate import fit_voting, split
-from evaluation.manifest import Item, ManifestError, load_items, write_manifest
-from evaluation.readings import Reading, read_locally, read_via_server, with_progress
+from ensemble.fitted import FittedPreset, load_fitted_presets
+from ensemble.kinds import KindVoting, job_kind, voting_for
+from evaluation.fitting import answer_with
+from evaluation.manifest import Item, ManifestError, load_items
+from evaluation.readings import MODE_FOR_KIND, Reading, load_readings, read_locally, read_via_server, with_progress
+from evaluation.readings import save_readings as write_readings
 from evaluation.report import evaluate, table, write_json, write_plots
-from evaluation.scoring import Voting, all_answers, engine_answer, objective, voted_answer
+from evaluation.scoring import Answer, Voting, all_answers
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -29,15 +31,42 @@ def read_items(source: Path) -> list[Item]:
         raise click.ClickException(str(exc)) from exc
 
 
-def collect(items: list[Item], url: str, local: bool, progress: bool, engines: list[str] | None) -> list[Reading]:
-    """Every engine's raw readings of every item, through the server or in this process."""
+def collect(
+    items: list[Item],
+    url: str,
+    local: bool,
+    progress: bool,
+    engines: list[str] | None,
+    saved: tuple[Path, ...] = (),
+    text_steps: dict[str, list[str]] | None = None,
+) -> list[Reading]:
+    """Every engine's raw readings of every item: from ``saved`` readings files, the server, or this process."""
+    if saved:
+        wanted = {(str(item.path), item.kind) for item in items}
+        found = [r for r in load_readings(list(saved)) if (str(r.item.path), r.item.kind) in wanted]
+        if len(found) != len(wanted):
+            raise click.ClickException(f"the readings files hold {len(found)} of the {len(wanted)} items")
+        by_key = {(str(r.item.path), r.item.kind): r for r in found}
+        # The manifest's groups (e.g. fit_kind) are the ones that count.
+        return [Reading(i, **_parts(by_key[(str(i.path), i.kind)], engines)) for i in items]
     if local:
         settings = Settings()
         loaded, layout = _local_engines(settings, engines)
-        source = read_locally(items, loaded, layout)
+        source = read_locally(items, loaded, layout, text_steps)
     else:
         source = read_via_server(items, url, engines)
     return list(with_progress(source, len(items), progress))
+
+
+def _parts(reading: Reading, engines: list[str] | None) -> dict[str, Any]:
+    """A saved reading's engine outputs, limited to ``engines`` when given."""
+    keep = set(engines) if engines else None
+    return {
+        "chars": {n: r for n, r in reading.chars.items() if keep is None or n in keep},
+        "lines": [{n: r for n, r in line.items() if keep is None or n in keep} for line in reading.lines],
+        "failed": dict(reading.failed),
+        "engine_ms": dict(reading.engine_ms),
+    }
 
 
 def _local_engines(settings: Settings, names: list[str] | None) -> tuple[dict[str, Any], Any]:
@@ -86,6 +115,25 @@ def server_voting(url: str, local: bool, preset: str | None) -> Voting:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--progress/--no-progress", default=True, show_default=True)
+@click.option(
+    "--readings",
+    "saved",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="use readings saved by --save-readings instead of running engines (repeatable: one file per engine)",
+)
+@click.option(
+    "--save-readings",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="also write every engine's raw readings (JSON lines) to refit or re-evaluate without the engines",
+)
+@click.option(
+    "--preprocess",
+    multiple=True,
+    metavar="ENGINE=STEP[+STEP]",
+    help="with --local: steps an engine's text crops go through first (engines.steps)",
+)
 def eval_command(
     manifest: Path,
     url: str,
@@ -95,12 +143,20 @@ def eval_command(
     json_path: Path | None,
     plots_dir: Path | None,
     progress: bool,
+    saved: tuple[Path, ...],
+    save_readings: Path | None,
+    preprocess: tuple[str, ...],
 ) -> None:
-    """Score every engine, every voting method and the oracle on MANIFEST (a TSV file or a folder)."""
+    """Score every engine, every voting method, the preset's per-kind vote and the oracle on MANIFEST."""
     items = read_items(manifest)
-    readings = collect(items, url, local, progress, _names(engines))
+    readings = collect(items, url, local, progress, _names(engines), saved, parse_steps(preprocess))
+    if save_readings:
+        write_readings(save_readings, readings)
     used = sorted({name for r in readings for name in r.engines()})
     systems = all_answers(readings, used, server_voting(url, local, preset))
+    fitted = load_fitted_presets(Settings().presets_dir).get(preset or Settings().default_preset)
+    if fitted is not None and fitted.kinds:
+        systems[f"preset:{preset or Settings().default_preset}"] = preset_answers(readings, fitted, used)
     report = evaluate(readings, systems)
     click.echo(table(report))
     meta = {
@@ -118,85 +174,30 @@ def eval_command(
         click.echo(f"plots: {plots_dir}")
 
 
-@click.command("calibrate")
-@click.argument("manifest", type=click.Path(exists=True, path_type=Path))
-@click.option("--url", default=DEFAULT_URL, show_default=True)
-@click.option("--local", is_flag=True, help="run the engines in this process instead of a server")
-@click.option("--name", required=True, help="preset name: requests use it with preset=NAME")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="presets folder (default: OCR_PRESETS_DIR)",
-)
-@click.option("--test-share", default=0.3, show_default=True, help="share of items held apart to report on")
-@click.option("--engines", default=None, help="comma-separated engines (default: every enabled engine)")
-@click.option("--seed", default=0, show_default=True)
-@click.option(
-    "--held-apart",
-    "held_apart",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="also write the held-apart items as a manifest (to `ocr eval` them)",
-)
-@click.option("--progress/--no-progress", default=True, show_default=True)
-def calibrate_command(
-    manifest: Path,
-    url: str,
-    local: bool,
-    name: str,
-    out_dir: Path | None,
-    test_share: float,
-    engines: str | None,
-    seed: int,
-    held_apart: Path | None,
-    progress: bool,
-) -> None:
-    """Fit calibrations and voting weights on MANIFEST; write them as preset NAME; report before/after."""
-    items = read_items(manifest)
-    readings = collect(items, url, local, progress, _names(engines))
-    used = sorted({e for r in readings for e in r.engines()})
-    fit_set, test_set = split(readings, test_share, seed)
-    if held_apart:
-        write_manifest(held_apart, [r.item for r in test_set])
-    before = server_voting(url, local, None)
-    fitted = fit_voting(fit_set, used)
-    rows = before_after(test_set, used, before, fitted.voting)
-    for row in rows:
-        click.echo(row["line"])
-    weights = ", ".join(f"{e} {w:g}" for e, w in sorted(fitted.voting.weights.items()))
-    click.echo(f"fitted: method {fitted.voting.method}; weights {weights}")
-    preset = FittedPreset(
-        weights=dict(fitted.voting.weights),
-        method=fitted.voting.method,
-        calibration=dict(fitted.voting.calibration),
-        fitted={
-            "manifest": str(manifest),
-            "items": len(readings),
-            "fit_items": len(fit_set),
-            "test_items": len(test_set),
-            "seed": seed,
-            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "test_objective": {row["system"]: row["objective"] for row in rows},
-        },
-    )
-    target = (out_dir or Settings().presets_dir or ROOT / "config" / "presets.d") / f"{name}.json"
-    save_fitted_preset(target, preset)
-    click.echo(f"wrote preset {name!r} to {target} (restart the API to load it; use preset={name})")
+def preset_answers(readings: list[Reading], preset: FittedPreset, engines: list[str]) -> list[Answer]:
+    """Each item answered as the server answers it with ``preset``: the voting of the item's job kind."""
+    answers: list[Answer] = []
+    for reading in readings:
+        kind = job_kind(MODE_FOR_KIND[reading.item.kind], None)
+        voting = voting_for(preset.kinds, kind) or KindVoting(preset.weights, preset.method, preset.calibration)
+        answers.extend(answer_with([reading], voting, engines))
+    return answers
 
 
-def before_after(test_set: list[Reading], engines: list[str], before: Voting, after: Voting) -> list[dict[str, Any]]:
-    """Objective (mean of exact chars and 1 - CER) on the held-apart items: each engine, before, after."""
-    answers = {name: [engine_answer(r, name) for r in test_set] for name in engines}
-    answers["ensemble before"] = [voted_answer(r, before) for r in test_set]
-    answers["ensemble after"] = [voted_answer(r, after) for r in test_set]
-    rows = []
-    for label, given in answers.items():
-        value = objective(test_set, given)
-        line = f"{label:<18} held-apart score {value:.4f}  ({len(test_set)} items)"
-        rows.append({"system": label, "objective": value, "line": line})
-    return rows
+def parse_steps(values: tuple[str, ...]) -> dict[str, list[str]]:
+    """``ENGINE=STEP[+STEP...]`` options as engine -> steps (validated)."""
+    from engines.steps import UnknownStep, check_steps
+
+    steps: dict[str, list[str]] = {}
+    for value in values:
+        engine, _, names = value.partition("=")
+        if not engine or not names:
+            raise click.BadParameter(f"{value!r}: expected ENGINE=STEP[+STEP...], e.g. paddleocr=deskew")
+        try:
+            steps[engine.strip()] = check_steps([n.strip() for n in names.split("+") if n.strip()])
+        except UnknownStep as exc:
+            raise click.BadParameter(str(exc)) from exc
+    return steps
 
 
 def _names(engines: str | None) -> list[str] | None:

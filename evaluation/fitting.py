@@ -29,10 +29,10 @@ from rapidfuzz.distance import Levenshtein
 
 from engines.base import CharResult, TextResult
 from ensemble.alignment import Slot, align
-from ensemble.calibration import PlattCalibration, calibrate
+from ensemble.calibration import Calibration, PlattCalibration, calibrate
 from ensemble.kinds import KindVoting
 from ensemble.voting import Method, TextVote, vote_chars, vote_slots, vote_text
-from evaluation.calibrate import fit_platt, matched_positions
+from evaluation.calibrate import fit_isotonic, fit_platt, matched_positions
 from evaluation.normalize import normalise
 from evaluation.readings import Reading
 from evaluation.scoring import Answer, engine_answer
@@ -44,6 +44,8 @@ ROUNDS = 2
 # Character votes re-align every line for every weight tried; they are fitted on at most this many items.
 ROVER_FIT_ITEMS = 300
 BOOTSTRAP_SAMPLES = 1000
+# A vote's confidence is mapped by isotonic regression from this many fitting items on, else by Platt.
+ISOTONIC_FROM = 200
 TEXT_METHODS: tuple[Method, ...] = ("select", "confidence", "weighted")
 CHAR_METHODS: tuple[Method, ...] = ("select", "confidence", "weighted")
 FIT_KIND_OF_ITEM = {"char": "char", "word": "line", "line": "line", "page": "page"}
@@ -272,7 +274,14 @@ def _confidence_samples(readings: Sequence[Reading], engine: str) -> tuple[list[
     return confidences, correct
 
 
-def _fit_confidence(readings: Sequence[Reading], answers: Sequence[Answer]) -> PlattCalibration | None:
+def _fit_probability(confidences: Sequence[float], correct: Sequence[bool]) -> Calibration:
+    """Isotonic when there is enough data to follow any monotone shape, Platt's sigmoid otherwise."""
+    if len(confidences) >= ISOTONIC_FROM:
+        return fit_isotonic(confidences, correct)
+    return fit_platt(confidences, correct)
+
+
+def _fit_confidence(readings: Sequence[Reading], answers: Sequence[Answer]) -> Calibration | None:
     """Map the vote's confidence to P(answer exactly right), on the fitting items."""
     pairs = [
         (a.confidence, normalise(a.text) == normalise(r.item.truth))
@@ -281,10 +290,10 @@ def _fit_confidence(readings: Sequence[Reading], answers: Sequence[Answer]) -> P
     ]
     if len(pairs) < 10:
         return None
-    return fit_platt([c for c, _ in pairs], [ok for _, ok in pairs])
+    return _fit_probability([c for c, _ in pairs], [ok for _, ok in pairs])
 
 
-def _fit_char_confidence(readings: Sequence[Reading], votes: Sequence[list[TextVote]]) -> PlattCalibration | None:
+def _fit_char_confidence(readings: Sequence[Reading], votes: Sequence[list[TextVote]]) -> Calibration | None:
     """Map each voted character's confidence to P(that character is right), on the fitting items."""
     confidences: list[float] = []
     correct: list[bool] = []
@@ -296,7 +305,7 @@ def _fit_char_confidence(readings: Sequence[Reading], votes: Sequence[list[TextV
             correct.extend(position in matched for position in range(len(vote.text)))
     if len(confidences) < 10:
         return None
-    return fit_platt(confidences, correct)
+    return _fit_probability(confidences, correct)
 
 
 # --- cross-validation and the guard ------------------------------------------------------------------
@@ -367,7 +376,7 @@ def report_kind(
     kind: str,
     readings: Sequence[Reading],
     engines: Sequence[str],
-    baselines: Mapping[str, Callable[[Sequence[Reading]], list[Answer]]],
+    baselines: Mapping[str, Callable[[str, Sequence[Reading]], list[Answer]]],
     folds: int = FOLDS,
     seed: int = 0,
 ) -> tuple[KindReport, KindFit | None]:
@@ -377,7 +386,7 @@ def report_kind(
     report = KindReport(kind, len(readings), fitted=len(readings) >= MIN_ITEMS)
     systems: dict[str, list[Answer]] = {name: [engine_answer(r, name) for r in readings] for name in engines}
     for label, answer in baselines.items():
-        systems[label] = answer(readings)
+        systems[label] = answer(kind, readings)
     fit: KindFit | None = None
     if report.fitted:
         systems["ensemble"], report.folds_chose = cross_validate(readings, engines, folds, seed)

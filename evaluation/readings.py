@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import requests
 from app.images import validate_image
 from engines.base import CharCandidate, CharResult, Engine, EngineError, TextResult
 from engines.layout import reading_order
+from engines.steps import apply_steps
 from evaluation.manifest import Item
 from workers.store import decode_png, pad_box
 
@@ -97,15 +98,30 @@ def reading_from_job(item: Item, job: dict[str, Any]) -> Reading:
     return reading
 
 
-def read_locally(items: Iterable[Item], engines: dict[str, Engine], layout: Engine | None) -> Iterator[Reading]:
-    """Run the engines in this process on each item, as the workers would."""
+def read_locally(
+    items: Iterable[Item],
+    engines: dict[str, Engine],
+    layout: Engine | None,
+    text_steps: Mapping[str, Sequence[str]] | None = None,
+) -> Iterator[Reading]:
+    """Run the engines in this process on each item, as the workers would.
+
+    ``text_steps``: engine -> optional preprocessing steps (:mod:`engines.steps`) for word, line and page
+    items, as a preset's ``preprocess`` makes the workers apply them.
+    """
     for item in items:
         # Decoded exactly as the API does (EXIF orientation, transparency on white, 16-bit scaling).
         validated = validate_image(item.path.read_bytes(), max_bytes=1 << 30, max_pixels=1 << 30)
-        yield _read_one(item, decode_png(validated.png), engines, layout)
+        yield _read_one(item, decode_png(validated.png), engines, layout, text_steps or {})
 
 
-def _read_one(item: Item, pixels: np.ndarray, engines: dict[str, Engine], layout: Engine | None) -> Reading:
+def _read_one(
+    item: Item,
+    pixels: np.ndarray,
+    engines: dict[str, Engine],
+    layout: Engine | None,
+    text_steps: Mapping[str, Sequence[str]],
+) -> Reading:
     reading = Reading(item)
     crops = [pixels]
     if item.kind == "page":
@@ -114,8 +130,10 @@ def _read_one(item: Item, pixels: np.ndarray, engines: dict[str, Engine], layout
         crops = page_crops(pixels, layout)
     for name, engine in engines.items():
         started = time.perf_counter()
+        steps = text_steps.get(name) if item.kind != "char" else None
+        ready = [apply_steps(crop, steps) for crop in crops] if steps else crops
         try:
-            results = engine.recognize(crops, "char" if item.kind == "char" else "text")
+            results = engine.recognize(ready, "char" if item.kind == "char" else "text")
         except EngineError as exc:
             reading.failed[name] = exc.code
             continue

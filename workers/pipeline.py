@@ -14,6 +14,7 @@ from engines.registry import queue_for
 from workers.celery_app import COMBINE_QUEUE
 from workers.metrics import record_submission
 from workers.options import JobOptions
+from workers.results import voting_rule
 from workers.store import JobStore, content_key, now_iso
 
 
@@ -97,8 +98,13 @@ def queue_recognition(
 ) -> None:
     """Send the chord: every engine reads the image (or each box of it), then ``combine`` votes."""
     recognize = celery_app.signature("ocr.recognize")
-    args = (job_id, image_sha256, options.mode, options.top_k, boxes)
-    header = [recognize.clone(args=(args[0], name, *args[1:])).set(queue=queue_for(name)) for name in options.engines]
+    steps = voting_rule(options).preprocess
+    header = [
+        recognize.clone(
+            args=(job_id, name, image_sha256, options.mode, options.top_k, boxes, steps.get(name) or None)
+        ).set(queue=queue_for(name))
+        for name in options.engines
+    ]
     callback = celery_app.signature("ocr.combine", kwargs={"job_id": job_id}).set(queue=COMBINE_QUEUE)
     errback = celery_app.signature("ocr.job_failed", kwargs={"job_id": job_id}).set(queue=COMBINE_QUEUE)
     chord(header)(callback.on_error(errback))

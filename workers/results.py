@@ -10,7 +10,7 @@ from typing import Any
 
 from engines.base import CharResult, TextResult, Word, result_from_dict
 from ensemble import vote_chars, vote_text
-from ensemble.calibration import PlattCalibration, calibrate, calibrations_from_dict
+from ensemble.calibration import Calibration, calibrate, calibrations_from_dict
 from ensemble.disagreement import disagreements
 from ensemble.kinds import KindVoting, job_kind, voting_for
 from workers.options import JobOptions
@@ -66,7 +66,7 @@ def voting_rule(options: JobOptions) -> KindVoting:
     return KindVoting(dict(options.weights), options.method, calibrations_from_dict(options.calibration))
 
 
-def _mapped(calibration: PlattCalibration | None, confidence: float) -> float:
+def _mapped(calibration: Calibration | None, confidence: float) -> float:
     """A vote's confidence as the probability of being right, when the preset calibrated it."""
     return calibration(confidence) if calibration is not None else confidence
 

@@ -14,6 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from engines.base import EngineError
 from engines.layout import reading_order
+from engines.steps import apply_steps
 from workers.celery_app import celery_app
 from workers.metrics import record_job_failure, record_job_finished
 from workers.options import JobOptions
@@ -34,9 +35,18 @@ def engine_failure(engine: str, code: str, message: str) -> dict[str, Any]:
 
 @celery_app.task(name="ocr.recognize")
 def recognize(
-    job_id: str, engine_name: str, image_sha256: str, mode: str, top_k: int, boxes: list[list[int]] | None = None
+    job_id: str,
+    engine_name: str,
+    image_sha256: str,
+    mode: str,
+    top_k: int,
+    boxes: list[list[int]] | None = None,
+    steps: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Run one engine on the job's image (or on each line box of it) and return its results as JSON."""
+    """Run one engine on the job's image (or on each line box of it) and return its results as JSON.
+
+    ``steps``: the optional preprocessing steps (:mod:`engines.steps`) the job's preset gives this engine.
+    """
     store = job_store()
     store.mark_running(job_id)
     deliveries = store.count_delivery(job_id, engine_name)
@@ -51,6 +61,8 @@ def recognize(
         engine = engine_pool().get(engine_name)
         image = decode_png(png)
         crops = [image] if boxes is None else [crop_box(image, box) for box in boxes]
+        if steps:
+            crops = [apply_steps(crop, steps) for crop in crops]
         results = engine.recognize(crops, "char" if mode == "char" else "text", top_k)
     except EngineError as exc:
         if isinstance(exc.__cause__, SoftTimeLimitExceeded):  # an adapter wrapped the time limit
