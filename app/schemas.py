@@ -129,14 +129,31 @@ class LineHypothesisOut(Schema):
     char_confidences = fields.List(fields.Float())
 
 
+class DisagreementOut(Schema):
+    """A span of the line's text that some voting engine read differently."""
+
+    start = fields.Integer(metadata={"description": "first character of the span in the line's text"})
+    end = fields.Integer(metadata={"description": "one past the span's last character"})
+    text = fields.String(metadata={"description": "the ensemble's reading of the span"})
+    readings = fields.Dict(
+        keys=fields.String(), values=fields.String(), metadata={"description": "engine -> what it read there"}
+    )
+
+
 class LineOut(Schema):
     """One recognised line, in reading order."""
 
     box = fields.List(fields.Integer(), metadata={"description": "left, top, right, bottom in the image"})
     text = fields.String()
-    confidence = fields.Float()
+    confidence = fields.Float(metadata={"description": "probability that the line is exactly right (fitted presets)"})
     agreement = fields.Float()
     char_confidences = fields.List(fields.Float())
+    selected = fields.String(
+        allow_none=True, metadata={"description": "select voting: the engine whose reading was chosen"}
+    )
+    disagreements = fields.List(
+        fields.Nested(DisagreementOut), metadata={"description": "where engines with a say read otherwise"}
+    )
     words = fields.List(fields.Nested(WordOut))
     engines = fields.Dict(keys=fields.String(), values=fields.Nested(LineHypothesisOut))
 
@@ -152,6 +169,9 @@ class ResultOut(Schema):
     """The ensemble's answer and every engine's own view."""
 
     mode = fields.String()
+    kind = fields.String(
+        metadata={"description": "the kind of crop the vote used: char, line, printed, handwritten, scene or page"}
+    )
     text = fields.String()
     character = fields.String()
     confidence = fields.Float()

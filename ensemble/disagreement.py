@@ -1,13 +1,15 @@
-"""Where the engines disagreed with the ensemble's reading of a line: spans a person could check.
+"""Where the ensemble's reading of a line is in doubt: spans a person could check.
 
-Each engine's reading is aligned with the ensemble's text (Levenshtein opcodes); a character of the
-text is doubtful when some engine substituted or dropped it, or inserted something next to it.
-Neighbouring doubtful characters form one span, reported with what every engine read there.
+Each voting engine's reading is aligned with the ensemble's text (Levenshtein opcodes); a character of
+the text is doubtful when some voter substituted or dropped it, or inserted something next to it, or
+when the caller marks it unsure (its calibrated confidence is low: with one engine voting there is no
+one to disagree with). Neighbouring doubtful characters form one span, reported with what every engine,
+voting or not, read there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,13 +30,25 @@ class Disagreement:
         return {"start": self.start, "end": self.end, "text": self.text, "readings": dict(self.readings)}
 
 
-def disagreements(text: str, readings: Mapping[str, str]) -> list[Disagreement]:
-    """Spans of ``text`` that at least one of ``readings`` (engine -> its text) read differently."""
+def disagreements(
+    text: str,
+    readings: Mapping[str, str],
+    voters: Collection[str] | None = None,
+    unsure: Sequence[bool] = (),
+) -> list[Disagreement]:
+    """Spans of ``text`` that a voter among ``readings`` (engine -> its text) read differently, or unsure.
+
+    ``voters``: the engines whose disagreement counts (default: all of ``readings``); ``unsure[i]``
+    marks character ``i`` of ``text`` doubtful on its own.
+    """
     if not text:
         return []
-    doubtful = [False] * len(text)
+    doubtful = [bool(unsure[i]) if i < len(unsure) else False for i in range(len(text))]
     alignments = {engine: Levenshtein.opcodes(text, other) for engine, other in readings.items()}
-    for opcodes in alignments.values():
+    counted = set(readings) if voters is None else set(voters)
+    for engine, opcodes in alignments.items():
+        if engine not in counted:
+            continue
         for block in opcodes:
             if block.tag in ("replace", "delete"):
                 for position in range(block.src_start, block.src_end):

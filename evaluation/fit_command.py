@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,12 +23,8 @@ from ensemble import load_presets
 from ensemble.fitted import FittedPreset, load_fitted_presets, save_fitted_preset
 from ensemble.kinds import KINDS, KindVoting, voting_for
 from evaluation.commands import DEFAULT_URL, _names, collect, parse_steps, read_items
-from evaluation.fitting import FOLDS, MIN_ITEMS, KindReport, Verdict, answer_with, guard, kind_groups, report_kind
+from evaluation.fitting import FOLDS, MIN_ITEMS, Baseline, KindReport, Verdict, guard, kind_groups, report_kind
 from evaluation.readings import Reading, save_readings
-from evaluation.scoring import Answer
-
-# A baseline answers one kind's items: (kind, items) -> answers.
-Baseline = Callable[[str, Sequence[Reading]], list[Answer]]
 
 
 def baselines_for(name: str, engines: list[str], settings: Settings) -> dict[str, Baseline]:
@@ -37,18 +32,17 @@ def baselines_for(name: str, engines: list[str], settings: Settings) -> dict[str
     presets = load_presets(settings.presets_file)
     prior_weights = presets.get(name) or presets.get(settings.default_preset) or dict.fromkeys(engines, 1.0)
     prior = KindVoting(dict(prior_weights), settings.default_method)
-    found: dict[str, Baseline] = {"prior": lambda _kind, rs: answer_with(rs, prior, engines)}
+    found: dict[str, Baseline] = {"prior": lambda _kind: prior}
     previous = load_fitted_presets(settings.presets_dir).get(name)
     if previous is not None:
-        found["previous"] = lambda kind, rs: _previous_answers(kind, rs, previous, engines)
+        found["previous"] = lambda kind: _previous_voting(kind, previous)
     return found
 
 
-def _previous_answers(kind: str, readings: Sequence[Reading], preset: FittedPreset, engines: list[str]) -> list[Answer]:
-    """A kind's items answered by the preset being replaced (its voting for that kind, else its top level)."""
+def _previous_voting(kind: str, preset: FittedPreset) -> KindVoting:
+    """How the preset being replaced votes on ``kind`` (its voting for that kind, else its top level)."""
     top = KindVoting(preset.weights, preset.method, preset.calibration)
-    voting = voting_for(preset.kinds, kind) if kind in KINDS else None  # type: ignore[arg-type]
-    return answer_with(readings, voting or top, engines)
+    return (voting_for(preset.kinds, kind) if kind in KINDS else None) or top  # type: ignore[arg-type]
 
 
 def fit_record(
@@ -151,10 +145,10 @@ def calibrate_command(
     kinds: dict[str, KindVoting] = {}
     for kind, group in sorted(kind_groups(readings).items(), key=lambda kv: KINDS.index(kv[0])):  # type: ignore[arg-type]
         click.echo(f"fitting {kind} ({len(group)} items)...", err=True)
-        report, fit = report_kind(kind, group, used, baselines, folds, seed)
+        report, voting = report_kind(kind, group, used, baselines, folds, seed)
         reports.append(report)
-        if fit is not None:
-            kinds[kind] = fit.voting if kind == "char" else replace(fit.voting, preprocess=text_steps)
+        if voting is not None:
+            kinds[kind] = voting if kind == "char" else replace(voting, preprocess=text_steps)
     verdict = guard(reports, list(baselines))
     for line in report_lines(reports, verdict):
         click.echo(line)

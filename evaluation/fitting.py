@@ -3,9 +3,10 @@
 For each kind with enough items (:data:`MIN_ITEMS`):
 
 1. **Fit** (:func:`fit_kind`): a Platt calibration per engine on this kind's items; for each voting
-   method, weights by coordinate ascent over :data:`WEIGHT_GRID`; the method (or a single engine
-   alone, when no vote beats it) with the best score on the fitting items wins. Then the vote's own
-   confidence is calibrated (line and character) so that it can be read as a probability.
+   method, weights by coordinate ascent over :data:`WEIGHT_GRID`, starting from the best engine alone
+   (others join only where they help); the best vote replaces that engine only when its gain on the
+   fitting items is clear of bootstrap noise. Then the vote's own confidence is calibrated (line and
+   character, isotonic or Platt) so that it can be read as a probability.
 2. **Measure** (:func:`cross_validate`): k-fold cross-validation, refitting from scratch on each
    training part and answering each held-out fold with it; every item is answered once by a fit
    that never saw it. Scores get bootstrap confidence intervals (:func:`bootstrap_ci`).
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,7 @@ from ensemble.voting import Method, TextVote, vote_chars, vote_slots, vote_text
 from evaluation.calibrate import fit_isotonic, fit_platt, matched_positions
 from evaluation.normalize import normalise
 from evaluation.readings import Reading
-from evaluation.scoring import Answer, engine_answer
+from evaluation.scoring import Answer, engine_answer, expected_calibration_error
 
 MIN_ITEMS = 30
 FOLDS = 5
@@ -214,26 +215,52 @@ def fit_kind(readings: Sequence[Reading], engines: Sequence[str], seed: int = 0)
         answers = [_answer(p, weights, method)[0] for p in items]
         return kind_score([p.reading for p in items], answers)
 
-    candidates: list[tuple[float, str, dict[str, float], Method]] = []
+    singles: list[tuple[float, str, dict[str, float], Method]] = []
     for name in engines:
         alone = {other: float(other == name) for other in engines}
-        candidates.append((score(prepared, alone, "select"), f"engine:{name}", alone, "select"))
+        singles.append((score(prepared, alone, "select"), f"engine:{name}", alone, "select"))
+    # Ties between engines go to the first by name: deterministic.
+    single = max(singles, key=lambda c: (round(c[0], 9), [-ord(ch) for ch in c[1]]))
+    combined: list[tuple[float, str, dict[str, float], Method]] = []
     for method in CHAR_METHODS if is_char else TEXT_METHODS:
         subset = prepared if method == "select" or is_char else rover_subset
-        weights = _ascend(lambda w, m=method, s=subset: score(s, w, m), engines)  # type: ignore[misc]
-        candidates.append((score(prepared, weights, method), method, weights, method))
-    # Best score; ties go to a single engine (simplest), then to the order above.
-    best = max(candidates, key=lambda c: round(c[0], 9))
-    fit_score, chosen, weights, method = best
+        # From the best engine alone, others join only where they raise the score (forward selection).
+        weights = _ascend(lambda w, m=method, s=subset: score(s, w, m), engines, single[2])  # type: ignore[misc]
+        combined.append((score(prepared, weights, method), method, weights, method))
+    best = max(combined, key=lambda c: round(c[0], 9))
+    fit_score, chosen, weights, method = best if _clearly_better(prepared, best, single, seed) else single
     raw = [_answer(p, weights, method) for p in prepared]
     confidence = _fit_confidence(readings, [a for a, _ in raw])
     char_confidence = None if is_char else _fit_char_confidence(readings, [votes for _, votes in raw])
     return KindFit(KindVoting(weights, method, calibration, confidence, char_confidence), fit_score, chosen)
 
 
-def _ascend(score: Callable[[Mapping[str, float]], float], engines: Sequence[str]) -> dict[str, float]:
-    """Coordinate ascent over :data:`WEIGHT_GRID` from all-ones."""
-    weights = dict.fromkeys(engines, 1.0)
+def _clearly_better(
+    prepared: Sequence[_Prepared],
+    combined: tuple[float, str, dict[str, float], Method],
+    single: tuple[float, str, dict[str, float], Method],
+    seed: int,
+) -> bool:
+    """Whether a vote beats the best engine alone on the fitting items beyond resampling noise.
+
+    Its gain is measured on the very items its weights were fitted on, so a gain inside the 95% paired
+    bootstrap interval of zero is taken for what it most likely is: fitting noise. The simpler answer,
+    one engine alone, is kept then (it cannot lose to itself on new data).
+    """
+    if combined[0] <= single[0]:
+        return False
+    readings = [p.reading for p in prepared]
+    ours = [_answer(p, combined[2], combined[3])[0] for p in prepared]
+    theirs = [_answer(p, single[2], single[3])[0] for p in prepared]
+    low, _ = bootstrap_ci(readings, ours, theirs, seed=seed)
+    return low > 0
+
+
+def _ascend(
+    score: Callable[[Mapping[str, float]], float], engines: Sequence[str], start: Mapping[str, float]
+) -> dict[str, float]:
+    """Coordinate ascent over :data:`WEIGHT_GRID` from ``start``."""
+    weights = dict(start)
     best = score(weights)
     for _ in range(ROUNDS):
         improved = False
@@ -372,40 +399,91 @@ class KindReport:
         }
 
 
+Baseline = Callable[[str], KindVoting]
+"""A voting to compare a fit with, per kind: the prior weights, the preset the fit would replace."""
+
+
 def report_kind(
     kind: str,
     readings: Sequence[Reading],
     engines: Sequence[str],
-    baselines: Mapping[str, Callable[[str, Sequence[Reading]], list[Answer]]],
+    baselines: Mapping[str, Baseline],
     folds: int = FOLDS,
     seed: int = 0,
-) -> tuple[KindReport, KindFit | None]:
-    """Fit one kind on all its items and measure it by cross-validation against engines and baselines."""
-    from evaluation.scoring import expected_calibration_error
+    adoptable: Sequence[str] = ("previous",),
+) -> tuple[KindReport, KindVoting | None]:
+    """Fit one kind, measure it by cross-validation against the engines and baselines; the voting to ship.
 
+    When the cross-validated fit scores below the best engine alone, the kind ships that engine alone;
+    when it scores below an ``adoptable`` baseline (the preset it would replace), the kind keeps that
+    baseline's voting. Either way the report says so (``chosen``) and keeps the fit's own score as
+    ``fitted``; the ``ensemble`` score is then the adopted voting's. The vote's confidence map is fitted
+    for whatever ships, and its calibration error is measured out of fold.
+    """
     report = KindReport(kind, len(readings), fitted=len(readings) >= MIN_ITEMS)
     systems: dict[str, list[Answer]] = {name: [engine_answer(r, name) for r in readings] for name in engines}
-    for label, answer in baselines.items():
-        systems[label] = answer(kind, readings)
-    fit: KindFit | None = None
+    votings = {label: make(kind) for label, make in baselines.items()}
+    for label, voting in votings.items():
+        systems[label] = answer_with(readings, voting, engines)
+    shipped: KindVoting | None = None
     if report.fitted:
-        systems["ensemble"], report.folds_chose = cross_validate(readings, engines, folds, seed)
+        systems["fitted"], report.folds_chose = cross_validate(readings, engines, folds, seed)
         fit = fit_kind(readings, engines, seed)
-        report.chosen = fit.chosen
-        exact = [
-            (a.confidence, normalise(a.text) == normalise(r.item.truth))
-            for r, a in zip(readings, systems["ensemble"], strict=True)
+        shipped, report.chosen, systems["ensemble"] = fit.voting, fit.chosen, systems["fitted"]
+        best = max(engines, key=lambda name: (round(kind_score(readings, systems[name]), 9), name))
+        alternatives = [(f"engine:{best} (the fit lost in cross-validation)", _alone(best, engines))]
+        alternatives += [
+            (f"{label} (the fit lost in cross-validation)", votings[label]) for label in adoptable if label in votings
         ]
-        report.ece = expected_calibration_error([c for c, _ in exact], [ok for _, ok in exact])
+        for label, voting in alternatives:
+            answers = answer_with(readings, replace(voting, confidence=None, char_confidence=None), engines)
+            if kind_score(readings, answers) > kind_score(readings, systems["ensemble"]) + 1e-9:
+                shipped, report.chosen = _with_confidence_maps(readings, voting, engines), label
+                systems["ensemble"] = _out_of_fold_confidence(readings, answers, folds, seed)
     for label, answers in systems.items():
         report.scores[label] = kind_score(readings, answers)
         report.intervals[label] = bootstrap_ci(readings, answers, seed=seed)
     report.best_engine = max(engines, key=lambda name: (round(report.scores[name], 9), name))
     if report.fitted:
-        best = systems[report.best_engine]
-        low, high = bootstrap_ci(readings, systems["ensemble"], best, seed=seed)
+        exact = [(a.confidence, _exact(r, a)) for r, a in zip(readings, systems["ensemble"], strict=True)]
+        report.ece = expected_calibration_error([c for c, _ in exact], [ok for _, ok in exact])
+        low, high = bootstrap_ci(readings, systems["ensemble"], systems[report.best_engine], seed=seed)
         report.delta_vs_best = (report.scores["ensemble"] - report.scores[report.best_engine], low, high)
-    return report, fit
+    return report, shipped
+
+
+def _exact(reading: Reading, answer: Answer) -> bool:
+    return normalise(answer.text) == normalise(reading.item.truth)
+
+
+def _alone(engine: str, engines: Sequence[str]) -> KindVoting:
+    """One engine's reading, as a voting."""
+    return KindVoting({name: float(name == engine) for name in engines}, "select")
+
+
+def _with_confidence_maps(readings: Sequence[Reading], voting: KindVoting, engines: Sequence[str]) -> KindVoting:
+    """``voting`` with its vote-confidence maps fitted on ``readings`` (its answers do not change)."""
+    plain = replace(voting, confidence=None, char_confidence=None)
+    raw = [_answer(_prepare(r, plain.calibration, engines), plain.weights, plain.method) for r in readings]  # type: ignore[arg-type]
+    confidence = _fit_confidence(readings, [a for a, _ in raw])
+    char_confidence = None if readings[0].item.kind == "char" else _fit_char_confidence(readings, [v for _, v in raw])
+    return replace(plain, confidence=confidence, char_confidence=char_confidence)
+
+
+def _out_of_fold_confidence(
+    readings: Sequence[Reading], answers: Sequence[Answer], folds: int, seed: int
+) -> list[Answer]:
+    """``answers`` with confidences mapped by a map fitted on the other folds (for an honest ECE)."""
+    assignment = folds_of(len(readings), folds, seed)
+    mapped = list(answers)
+    for fold in range(folds):
+        train = [i for i, f in enumerate(assignment) if f != fold]
+        mapping = _fit_confidence([readings[i] for i in train], [answers[i] for i in train])
+        for index in (i for i, f in enumerate(assignment) if f == fold):
+            answer = answers[index]
+            if mapping is not None and answer.text:
+                mapped[index] = Answer(answer.text, mapping(answer.confidence))
+    return mapped
 
 
 @dataclass(frozen=True)

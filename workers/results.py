@@ -15,6 +15,9 @@ from ensemble.disagreement import disagreements
 from ensemble.kinds import KindVoting, job_kind, voting_for
 from workers.options import JobOptions
 
+# A character whose calibrated confidence is below this is reported in a disagreement span.
+UNSURE_BELOW = 0.5
+
 
 def build_result(
     outputs: list[dict[str, Any]],
@@ -92,16 +95,20 @@ def _vote_line(
     hypotheses = {name: results[index] for name, results in texts.items() if index < len(results)}
     calibrated = [results[index] for results in voted_texts.values() if index < len(results)]
     vote = vote_text(calibrated, rule.weights, rule.method)  # type: ignore[arg-type]
-    # Engines that cannot change the vote (weight 0) are not counted as disagreeing with it.
-    voters = {name: r.text for name, r in hypotheses.items() if rule.weights.get(name, 1.0) > 0}
+    # Engines that cannot change the vote (weight 0) do not count as disagreeing with it; a character the
+    # calibrated preset gives less than even odds is in doubt whoever agrees with it.
+    voters = [name for name in hypotheses if rule.weights.get(name, 1.0) > 0]
+    char_confidences = [_mapped(rule.char_confidence, c) for c in vote.char_confidences]
+    unsure = [c < UNSURE_BELOW for c in char_confidences] if rule.char_confidence is not None else []
+    readings = {name: r.text for name, r in hypotheses.items()}
     return {
         "box": list(box),
         "text": vote.text,
         "confidence": _mapped(rule.confidence, vote.confidence) if vote.text else 0.0,
         "agreement": vote.agreement,
-        "char_confidences": [_mapped(rule.char_confidence, c) for c in vote.char_confidences],
+        "char_confidences": char_confidences,
         "selected": vote.selected,
-        "disagreements": [span.to_dict() for span in disagreements(vote.text, voters)],
+        "disagreements": [span.to_dict() for span in disagreements(vote.text, readings, voters, unsure)],
         "words": _words(vote.text, hypotheses, box),
         "engines": {
             name: {"text": r.text, "confidence": r.confidence, "char_confidences": list(r.char_confidences)}

@@ -153,3 +153,21 @@ def test_unknown_steps_are_named() -> None:
     assert check_steps(["clahe"]) == ["clahe"]
     with pytest.raises(ValueError, match="sharpen"):
         check_steps(["sharpen"])
+
+
+def test_characters_the_preset_is_unsure_of_are_in_doubt_even_with_one_voter() -> None:
+    doubtful = KindVoting({"cnn": 0.0, "ocr": 1.0}, "select", char_confidence=PlattCalibration(1.0, -3.0))
+    options = _options("line", kinds={"line": doubtful.to_dict()})
+    sure = _text("ocr", "olive", 0.999)
+    unsure = {
+        "engine": "ocr",
+        "ok": True,
+        "results": [TextResult("ocr", "v", "olive", (0.999, 0.999, 0.6, 0.999, 0.999)).to_dict()],
+    }
+    assert build_result([sure, _text("cnn", "0live", 0.9)], options)["lines"][0]["disagreements"] == []  # type: ignore[index]
+    line = build_result([unsure, _text("cnn", "0live", 0.9)], options)
+    assert line is not None
+    (span,) = line["lines"][0]["disagreements"]
+    # Only the unsure 'i' is in doubt; the silent engine's reading is shown, not counted.
+    assert (span["start"], span["end"], span["text"]) == (2, 3, "i")
+    assert span["readings"] == {"ocr": "i", "cnn": "i"}
