@@ -215,6 +215,14 @@ def _selected(results: Sequence[TextResult], weights: Mapping[str, float]) -> Te
     )
 
 
+def joint_confidence(char_confidences: Sequence[float]) -> float:
+    """The product of a reading's character confidences (0 for no characters): a line-level score that
+    a preset's confidence map turns into the probability that the whole line is right."""
+    if not char_confidences:
+        return 0.0
+    return math.exp(sum(math.log(max(1e-12, min(1.0, c))) for c in char_confidences))
+
+
 def _hypothesis(result: TextResult) -> list[tuple[str, float]]:
     """A text reading as the ``(char, confidence)`` pairs that alignment takes."""
     return list(zip(result.text, result.char_confidences, strict=True))
@@ -304,4 +312,4 @@ def _clamp(value: float) -> float:
     return min(1.0, max(0.0, value))
 
 
-__all__ = ["METHODS", "CharVote", "Method", "TextVote", "vote_chars", "vote_slots", "vote_text"]
+__all__ = ["METHODS", "CharVote", "Method", "TextVote", "joint_confidence", "vote_chars", "vote_slots", "vote_text"]

@@ -13,6 +13,7 @@ from ensemble import vote_chars, vote_text
 from ensemble.calibration import Calibration, calibrate, calibrations_from_dict
 from ensemble.disagreement import disagreements
 from ensemble.kinds import KindVoting, job_kind, voting_for
+from ensemble.voting import joint_confidence
 from workers.options import JobOptions
 
 # A character whose calibrated confidence is below this is reported in a disagreement span.
@@ -74,6 +75,15 @@ def _mapped(calibration: Calibration | None, confidence: float) -> float:
     return calibration(confidence) if calibration is not None else confidence
 
 
+def _line_confidence(text: str, mean: float, char_confidences: tuple[float, ...], rule: KindVoting) -> float:
+    """A line's confidence: the preset's map of its joint character confidence, else their mean."""
+    if not text:
+        return 0.0
+    if rule.confidence is None:
+        return mean
+    return rule.confidence(joint_confidence(char_confidences))
+
+
 def _char_vote(chars: list[CharResult], rule: KindVoting, top_k: int) -> dict[str, Any]:
     vote = vote_chars(chars, rule.weights, rule.method, top_k=top_k)  # type: ignore[arg-type]
     return {
@@ -104,7 +114,7 @@ def _vote_line(
     return {
         "box": list(box),
         "text": vote.text,
-        "confidence": _mapped(rule.confidence, vote.confidence) if vote.text else 0.0,
+        "confidence": _line_confidence(vote.text, vote.confidence, vote.char_confidences, rule),
         "agreement": vote.agreement,
         "char_confidences": char_confidences,
         "selected": vote.selected,

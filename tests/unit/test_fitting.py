@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from engines.base import CharCandidate, CharResult, TextResult
+from ensemble import vote_text
 from evaluation.fitting import (
     KindReport,
     bootstrap_ci,
@@ -180,3 +181,30 @@ def test_a_fit_that_cannot_beat_its_best_engine_does_not_become_the_default(
 def test_answers_of_an_engine_that_failed_are_empty() -> None:
     reading = Reading(Item(Path("x.png"), "line", "abc"), lines=[{}])
     assert engine_answer(reading, "missing") == Answer("", 0.0)
+
+
+def test_isotonic_maps_are_monotone_smoothed_and_round_trip() -> None:
+    from ensemble.calibration import IsotonicCalibration, calibration_from_dict
+    from evaluation.calibrate import fit_isotonic
+
+    rng = random.Random(0)
+    confidences = [rng.random() for _ in range(400)]
+    correct = [rng.random() < c for c in confidences]  # right as often as it says
+    mapping = fit_isotonic(confidences, correct)
+    points = [mapping(x / 20) for x in range(21)]
+    assert points == sorted(points)
+    assert 0.0 < points[0] < 0.3 and 0.7 < points[-1] < 1.0  # never a certainty from a finite sample
+    assert calibration_from_dict(mapping.to_dict()) == mapping
+    with pytest.raises(ValueError, match="non-decreasing"):
+        IsotonicCalibration.from_dict({"kind": "isotonic", "thresholds": [0.0, 0.5], "values": [0.9, 0.1]})
+
+
+def test_the_line_score_a_map_reads_is_the_joint_confidence() -> None:
+    from ensemble.voting import joint_confidence
+    from evaluation.fitting import map_score
+
+    assert joint_confidence([0.5, 0.5]) == pytest.approx(0.25)
+    assert joint_confidence([]) == 0.0
+    vote = vote_text([TextResult("a", "v", "ab", (0.9, 0.8))], {}, "select")
+    assert map_score(Answer("ab", 0.85), [vote]) == pytest.approx(0.72)
+    assert map_score(Answer("x", 0.6), []) == 0.6  # a character: its vote's confidence

@@ -101,7 +101,8 @@ def test_the_same_engines_win_characters_and_lose_lines() -> None:
 def test_the_vote_confidence_is_mapped_by_the_kinds_calibration() -> None:
     line = build_result([_text("ocr", "olive", 0.8)], _options("line"))
     assert line is not None
-    assert line["confidence"] == pytest.approx(PlattCalibration(1.0, -1.0)(0.8))
+    # The map reads the product of the character confidences: all five right at 0.8 each.
+    assert line["confidence"] == pytest.approx(PlattCalibration(1.0, -1.0)(0.8**5))
     assert line["lines"][0]["confidence"] == pytest.approx(line["confidence"])
 
 
