@@ -1,50 +1,24 @@
-"""Fitting per-engine calibration and voting weights on labelled readings, with a held-apart split.
+"""Confidence calibration fitted on labelled readings: per engine (Platt) and for a vote (isotonic).
 
-Calibration: a Platt mapping per engine fitted by maximum likelihood (scipy) on (confidence, correct)
-pairs: for characters the top-1 answer, for text every character of the engine's reading aligned with
-the truth (rapidfuzz). Weights: coordinate ascent over a grid, for each voting method, maximising the
-mean of exact-correctness (characters) and 1 - CER (text) on the fitting split.
+A Platt mapping per engine is fitted by maximum likelihood (scipy) on (confidence, correct) pairs: for
+characters the top-1 answer, for text every character of the engine's reading aligned with the truth
+(rapidfuzz). Weights and methods are fitted per kind of crop in :mod:`evaluation.fitting`.
 """
 
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 from scipy.optimize import isotonic_regression, minimize
 
 from ensemble.calibration import IsotonicCalibration, PlattCalibration
-from ensemble.voting import METHODS, Method
+from evaluation.normalize import normalise
 from evaluation.readings import Reading
-from evaluation.scoring import Voting, objective, voted_answer
 
-WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 EPS = 1e-6
-
-
-@dataclass(frozen=True)
-class Fit:
-    """The fitted voting and its objective on the fitting split."""
-
-    voting: Voting
-    fit_objective: float
-
-
-def split(readings: Sequence[Reading], test_share: float, seed: int) -> tuple[list[Reading], list[Reading]]:
-    """A seeded split into (fit, test), stratified by item kind."""
-    rng = random.Random(seed)
-    fit, test = [], []
-    for kind in ("char", "word", "line", "page"):
-        group = [r for r in readings if r.item.kind == kind]
-        rng.shuffle(group)
-        cut = round(len(group) * test_share)
-        test.extend(group[:cut])
-        fit.extend(group[cut:])
-    return fit, test
 
 
 def confidence_samples(readings: Sequence[Reading], engine: str) -> tuple[list[float], list[bool]]:
@@ -61,6 +35,7 @@ def confidence_samples(readings: Sequence[Reading], engine: str) -> tuple[list[f
             continue
         texts = [line[engine] for line in reading.lines if engine in line and line[engine].text]
         text = "\n".join(t.text for t in texts)
+        truth = normalise(truth)
         char_conf = [c for i, t in enumerate(texts) for c in ((1.0,) if i else ()) + t.char_confidences]
         matched = matched_positions(text, truth)
         for position, confidence in enumerate(char_conf):
@@ -110,43 +85,3 @@ def fit_isotonic(confidences: Sequence[float], correct: Sequence[bool]) -> Isoto
     values = np.maximum.accumulate(np.asarray(smoothed)).tolist()
     thresholds[0] = 0.0  # the first step covers every confidence below the data
     return IsotonicCalibration(tuple(thresholds), tuple(float(v) for v in values))
-
-
-def fit_voting(readings: Sequence[Reading], engines: Sequence[str], calibrate_confidences: bool = True) -> Fit:
-    """Calibrations, then the best weights for each method; the best method wins."""
-    calibration = (
-        {name: fit_platt(*confidence_samples(readings, name)) for name in engines} if calibrate_confidences else {}
-    )
-    best: Fit | None = None
-    for method in METHODS:
-        candidate = _fit_weights(readings, engines, method, calibration)
-        if best is None or candidate.fit_objective > best.fit_objective + 1e-12:
-            best = candidate
-    assert best is not None
-    return best
-
-
-def _fit_weights(
-    readings: Sequence[Reading], engines: Sequence[str], method: Method, calibration: dict[str, PlattCalibration]
-) -> Fit:
-    weights = dict.fromkeys(engines, 1.0)
-    best = _objective(readings, Voting(weights, method, calibration))
-    for _ in range(3):
-        improved = False
-        for engine in engines:
-            for value in WEIGHT_GRID:
-                if value == weights[engine]:
-                    continue
-                trial = {**weights, engine: value}
-                if not any(trial.values()):
-                    continue
-                current = _objective(readings, Voting(trial, method, calibration))
-                if current > best + 1e-9:
-                    best, weights, improved = current, trial, True
-        if not improved:
-            break
-    return Fit(Voting(weights, method, calibration), best)
-
-
-def _objective(readings: Sequence[Reading], voting: Voting) -> float:
-    return objective(readings, [voted_answer(r, voting) for r in readings])

@@ -33,7 +33,7 @@ from ensemble.alignment import Slot, align
 from ensemble.calibration import Calibration, PlattCalibration, calibrate
 from ensemble.kinds import KindVoting
 from ensemble.voting import Method, TextVote, joint_confidence, vote_chars, vote_slots, vote_text
-from evaluation.calibrate import fit_isotonic, fit_platt, matched_positions
+from evaluation.calibrate import confidence_samples, fit_isotonic, fit_platt, matched_positions
 from evaluation.normalize import normalise
 from evaluation.readings import Reading
 from evaluation.scoring import Answer, engine_answer, expected_calibration_error
@@ -46,7 +46,7 @@ ROUNDS = 2
 ROVER_FIT_ITEMS = 300
 BOOTSTRAP_SAMPLES = 1000
 # A vote's confidence is mapped by isotonic regression from this many fitting items on, else by Platt.
-ISOTONIC_FROM = 200
+ISOTONIC_FROM = 100
 TEXT_METHODS: tuple[Method, ...] = ("select", "confidence", "weighted")
 CHAR_METHODS: tuple[Method, ...] = ("select", "confidence", "weighted")
 FIT_KIND_OF_ITEM = {"char": "char", "word": "line", "line": "line", "page": "page"}
@@ -224,7 +224,7 @@ class KindFit:
 def fit_kind(readings: Sequence[Reading], engines: Sequence[str], seed: int = 0) -> KindFit:
     """Calibrations, weights and method for one kind (see the module docstring)."""
     is_char = readings[0].item.kind == "char"
-    calibration = {name: fit_platt(*_confidence_samples(readings, name)) for name in engines}
+    calibration = {name: fit_platt(*confidence_samples(readings, name)) for name in engines}
     prepared = [_prepare(r, calibration, engines) for r in readings]
     rng = random.Random(seed)
     rover_subset = prepared if len(prepared) <= ROVER_FIT_ITEMS else rng.sample(prepared, ROVER_FIT_ITEMS)
@@ -295,28 +295,6 @@ def _ascend(
         if not improved:
             break
     return weights
-
-
-def _confidence_samples(readings: Sequence[Reading], engine: str) -> tuple[list[float], list[bool]]:
-    """(confidence, right) per character answer, or per character an engine read in a text item."""
-    confidences: list[float] = []
-    correct: list[bool] = []
-    for reading in readings:
-        if reading.item.kind == "char":
-            result = reading.chars.get(engine)
-            if result and result.top:
-                confidences.append(result.top.confidence)
-                correct.append(result.top.char == reading.item.truth)
-            continue
-        texts = [line[engine] for line in reading.lines if engine in line and line[engine].text]
-        truth = normalise(reading.item.truth)
-        for text in texts:
-            matched = (
-                matched_positions(normalise(text.text), truth) if len(text.text) == len(normalise(text.text)) else set()
-            )
-            confidences.extend(text.char_confidences)
-            correct.extend(position in matched for position in range(len(text.text)))
-    return confidences, correct
 
 
 def _fit_probability(confidences: Sequence[float], correct: Sequence[bool]) -> Calibration:
