@@ -13,7 +13,7 @@ from flask import current_app
 from app.errors import ApiError
 from app.images import ValidatedImage, validate_image
 from config.settings import Settings
-from engines.preprocess import crop_to_ink, dark_ink_on_light, ink_runs, text_bands
+from engines.preprocess import crop_to_ink, dark_ink_on_light, ink_runs, stretch_contrast, text_bands
 from ensemble import InvalidPresets, UnknownPreset, resolve_weights
 from ensemble.fitted import FittedPreset
 from workers.options import JobOptions, Mode
@@ -124,6 +124,10 @@ def decide_mode(image: ValidatedImage, requested: str) -> Mode:
         return cast(Mode, requested)
     gray = dark_ink_on_light(image.gray)
     ink = crop_to_ink(gray, margin_ratio=0.0, min_margin=1)
+    if ink is None:
+        # Faint or low-contrast text (a photographed sign) is below the fixed ink contrast: stretch it.
+        gray = stretch_contrast(gray)
+        ink = crop_to_ink(gray, margin_ratio=0.0, min_margin=1)
     if ink is None:
         return "char" if requested == "auto" else "line"
     height, width = ink.shape

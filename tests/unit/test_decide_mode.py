@@ -114,3 +114,20 @@ def test_explicit_modes_are_taken_as_asked(requested: str) -> None:
 
 def test_text_on_a_blank_image_is_a_line() -> None:
     assert decide_mode(upload(Image.new("L", (120, 60), 255)), "text") == "line"
+
+
+def _sign(text: str, ink: tuple[int, int, int], board: tuple[int, int, int]) -> Image.Image:
+    """``text`` painted on a coloured board, as a photographed sign."""
+    font = ImageFont.truetype(FONT, 40)
+    left, top, right, bottom = font.getbbox(text)
+    image = Image.new("RGB", (right - left + 24, bottom - top + 24), board)
+    ImageDraw.Draw(image).text((12 - left, 12 - top), text, font=font, fill=ink)
+    return image
+
+
+@pytest.mark.parametrize("requested", ["auto", "text"])
+def test_a_low_contrast_word_is_text_not_a_blank_character(requested: str) -> None:
+    # Dark blue on lighter blue is below the fixed ink contrast: without stretching it, no ink was found
+    # and auto mode answered "char" (one character read from a whole word).
+    assert decide_mode(upload(_sign("Harbour", (40, 70, 150), (85, 125, 195))), requested) == "line"
+
