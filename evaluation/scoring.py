@@ -1,7 +1,8 @@
 """Scores of each engine, each voting method and the oracle on a set of readings.
 
 Characters: accuracy (case-sensitive and not). Words, lines and pages: character and word error rates
-(jiwer, corpus level: total edits over total reference length). Calibration: expected calibration
+(jiwer, corpus level: total edits over total reference length), on text normalised alike on both sides
+(:mod:`evaluation.normalize`). Calibration: expected calibration
 error of the confidences (10 equal-width bins) against exact correctness, for char, word and line items.
 """
 
@@ -19,6 +20,7 @@ from engines.base import CharResult, TextResult
 from ensemble import vote_chars, vote_text
 from ensemble.calibration import PlattCalibration, calibrate
 from ensemble.voting import METHODS, Method
+from evaluation.normalize import normalise
 from evaluation.readings import Reading
 
 ORACLE = "oracle"
@@ -96,12 +98,13 @@ def score(readings: Sequence[Reading], answers: Sequence[Answer]) -> dict[str, A
         out["char_accuracy"] = sum(a.text == t for t, a in chars) / len(chars)
         out["char_accuracy_ci"] = sum(a.text.lower() == t.lower() for t, a in chars) / len(chars)
     if texts:
-        truths, hypotheses = [t for t, _ in texts], [a.text for _, a in texts]
+        # Both sides normalised alike (historical letter forms, Unicode composition): evaluation.normalize.
+        truths, hypotheses = [normalise(t) for t, _ in texts], [normalise(a.text) for _, a in texts]
         out["cer"] = float(jiwer.cer(truths, hypotheses))
         out["wer"] = float(jiwer.wer(truths, hypotheses))
     if exact:
         out["ece"] = expected_calibration_error(
-            [a.confidence for _, a in exact], [a.text == item.truth for item, a in exact]
+            [a.confidence for _, a in exact], [normalise(a.text) == normalise(item.truth) for item, a in exact]
         )
     return out
 
