@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,35 @@ def server_voting(url: str, local: bool, preset: str | None) -> Voting:
     return Voting(presets[name], settings.default_method, {})
 
 
+def readings_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options every command that reads items shares: saved readings in and out, preprocessing."""
+    options = [
+        click.option(
+            "--readings",
+            "saved",
+            multiple=True,
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="readings saved by --save-readings (repeatable: e.g. one file per engine) instead of the engines",
+        ),
+        click.option(
+            "--save-readings",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="also write every engine's raw readings (JSON lines), to refit or re-evaluate without the engines",
+        ),
+        click.option(
+            "--preprocess",
+            multiple=True,
+            metavar="ENGINE=STEP[+STEP]",
+            help="steps an engine's text crops go through when read here (engines.steps); calibrate also puts them "
+            "in the preset",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command("eval")
 @click.argument("manifest", type=click.Path(exists=True, path_type=Path))
 @click.option("--url", default=DEFAULT_URL, show_default=True, help="a running server")
@@ -115,25 +145,7 @@ def server_voting(url: str, local: bool, preset: str | None) -> Voting:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--progress/--no-progress", default=True, show_default=True)
-@click.option(
-    "--readings",
-    "saved",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="use readings saved by --save-readings instead of running engines (repeatable: one file per engine)",
-)
-@click.option(
-    "--save-readings",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="also write every engine's raw readings (JSON lines) to refit or re-evaluate without the engines",
-)
-@click.option(
-    "--preprocess",
-    multiple=True,
-    metavar="ENGINE=STEP[+STEP]",
-    help="with --local: steps an engine's text crops go through first (engines.steps)",
-)
+@readings_options
 def eval_command(
     manifest: Path,
     url: str,

@@ -22,7 +22,7 @@ from config.settings import ROOT, Settings
 from ensemble import load_presets
 from ensemble.fitted import FittedPreset, load_fitted_presets, save_fitted_preset
 from ensemble.kinds import KINDS, KindVoting, voting_for
-from evaluation.commands import DEFAULT_URL, _names, collect, parse_steps, read_items
+from evaluation.commands import DEFAULT_URL, _names, collect, parse_steps, read_items, readings_options
 from evaluation.fitting import FOLDS, MIN_ITEMS, Baseline, KindReport, Verdict, guard, kind_groups, report_kind
 from evaluation.readings import Reading, save_readings
 
@@ -93,26 +93,13 @@ def report_lines(reports: list[KindReport], verdict: Verdict) -> list[str]:
 @click.argument("manifest", type=click.Path(exists=True, path_type=Path))
 @click.option("--url", default=DEFAULT_URL, show_default=True)
 @click.option("--local", is_flag=True, help="run the engines in this process instead of a server")
-@click.option(
-    "--readings",
-    "saved",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="readings saved by `ocr eval --save-readings` (repeatable) instead of running the engines",
-)
-@click.option("--save-readings", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@readings_options
 @click.option("--name", required=True, help="preset name: requests use it with preset=NAME")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--folds", default=FOLDS, show_default=True, help="cross-validation folds")
 @click.option("--engines", default=None, help="comma-separated engines (default: every engine in the readings)")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option(
-    "--preprocess",
-    multiple=True,
-    metavar="ENGINE=STEP[+STEP]",
-    help="steps an engine's text crops go through (engines.steps), when reading locally and in the preset",
-)
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def calibrate_command(
     manifest: Path,
