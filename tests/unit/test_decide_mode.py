@@ -130,4 +130,3 @@ def test_a_low_contrast_word_is_text_not_a_blank_character(requested: str) -> No
     # Dark blue on lighter blue is below the fixed ink contrast: without stretching it, no ink was found
     # and auto mode answered "char" (one character read from a whole word).
     assert decide_mode(upload(_sign("Harbour", (40, 70, 150), (85, 125, 195))), requested) == "line"
-
