@@ -30,7 +30,7 @@ from engines.base import (
 )
 from engines.ctc import CHAR_CLASSES
 from engines.files import file_digest
-from engines.preprocess import crop_to_ink, dark_ink_on_light, is_blank, line_rows, to_gray
+from engines.preprocess import dark_ink_on_light, is_blank, line_rows, to_gray
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -75,14 +75,7 @@ class EasyOcrEngine(Engine):
 
     name = "easyocr"
 
-    def __init__(
-        self, model_dir: Path | None = None, threads: int = 1, device: str = "auto", text_input: str = "gray"
-    ) -> None:
-        """``text_input``: ``gray`` (the crop's own gray levels, polarity fixed) or ``ink`` (also cut to its
-        ink, which loses low-contrast text: the input before 2026-12)."""
-        if text_input not in ("gray", "ink"):
-            raise ValueError(f"text_input must be 'gray' or 'ink', got {text_input!r}")
-        self._text_input = text_input
+    def __init__(self, model_dir: Path | None = None, threads: int = 1, device: str = "auto") -> None:
         try:
             import easyocr
             import torch
@@ -150,17 +143,19 @@ class EasyOcrEngine(Engine):
         return results
 
     def _read_batch(self, crops: Sequence[Crop], allowlist: str | None) -> list[tuple[str, float]]:
-        """Stack the ink-cropped crops into one image so the recogniser runs them as one batch."""
+        """Stack the prepared crops into one image so the recogniser runs them as one batch."""
         inked = [self._prepare(crop) for crop in crops]
         present = [image for image in inked if image is not None]
         readings = iter(self._recognize_stacked(present, allowlist) if present else [])
         return [("", 0.0) if image is None else next(readings) for image in inked]
 
     def _prepare(self, crop: Crop) -> np.ndarray | None:
-        """The gray image EasyOCR reads for one crop (it recognises gray only); None when blank."""
+        """The gray image EasyOCR reads for one crop (it recognises gray only); None when blank.
+
+        The crop's own gray levels, polarity fixed, at its text band: not cut to its ink, which lost
+        low-contrast text (scene words CER 0.54 that way, 0.43 now, real-fit).
+        """
         gray = dark_ink_on_light(to_gray(crop))
-        if self._text_input == "ink":
-            return crop_to_ink(gray)
         if gray.size == 0 or is_blank(gray):
             return None
         top, bottom = line_rows(gray)

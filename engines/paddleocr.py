@@ -1,11 +1,12 @@
-"""PaddleOCR's PP-OCR models (detection, orientation, recognition) on onnxruntime, through rapidocr.
+"""PaddleOCR's PP-OCR models (detection, recognition) on onnxruntime, through rapidocr.
 
 Why rapidocr and not the ``paddleocr`` package: rapidocr ships the real PP-OCRv6-small detection and
-recognition models and the v2 orientation classifier inside its wheel and runs them on onnxruntime,
-so nothing is downloaded and paddlepaddle (720 MB) is not needed; ``paddleocr`` with
-``engine="onnxruntime"`` would need the same ONNX files rearranged into model folders by hand.
-Detection and classification use rapidocr as it is; recognition runs the same session but decodes
-the CTC output here (:mod:`engines.ctc`) to restrict the character set and rank alternatives.
+recognition models inside its wheel and runs them on onnxruntime, so nothing is downloaded and
+paddlepaddle (720 MB) is not needed; ``paddleocr`` with ``engine="onnxruntime"`` would need the same ONNX
+files rearranged into model folders by hand. Detection uses rapidocr as it is; recognition runs the same
+session but decodes the CTC output here (:mod:`engines.ctc`) to restrict the character set and rank
+alternatives. The 180-degree orientation classifier rapidocr also ships is not used: it flipped upright
+words (scene words CER 0.129 with it, 0.114 without, real-fit) and single characters (``M``/``W``).
 rapidocr keeps ``use_det/use_cls/use_rec`` on the object after a call, so every call passes all three.
 """
 
@@ -39,7 +40,6 @@ from engines.preprocess import (
     INK_CONTRAST,
     border_level,
     crop_to_ink,
-    crop_to_ink_at,
     dark_ink_on_light,
     is_blank,
     line_rows,
@@ -57,7 +57,7 @@ DETECTION_SIDE = 960  # limit_type=max: 110-230 ms per page instead of 1.2-3 s, 
 
 
 class PaddleOcrEngine(Engine):
-    """PP-OCRv6-small recognition and DB detection, with the PP-OCR v2 orientation classifier."""
+    """PP-OCRv6-small recognition and DB detection."""
 
     name = "paddleocr"
 
@@ -66,18 +66,7 @@ class PaddleOcrEngine(Engine):
         threads: int = 1,
         charset: str | None = LATIN_TEXT,
         model_paths: dict[str, Path] | None = None,
-        text_input: str = "colour",
-        orientation: bool = False,
     ) -> None:
-        """``text_input``: ``colour`` (the crop as sent, with a margin of its own edge) or ``ink`` (gray,
-        polarity fixed, cut to its ink: the input before 2026-12). ``orientation``: run the 180-degree
-        classifier on text crops (never on single characters, which it flips: ``M``/``W``, ``6``/``9``); off by
-        default, as it flipped upright scene words (CER 0.129 with it, 0.114 without, on real-fit).
-        """
-        if text_input not in ("colour", "ink"):
-            raise ValueError(f"text_input must be 'colour' or 'ink', got {text_input!r}")
-        self._text_input = text_input
-        self._orientation = orientation
         try:
             from rapidocr import RapidOCR
         except ImportError as exc:
@@ -92,15 +81,14 @@ class PaddleOcrEngine(Engine):
         }
         try:
             self._ocr: Any = _untyped(RapidOCR(params=params))
-            # Load all three models now (rapidocr loads lazily); on a blank image detection finds
-            # nothing and stops, so classification and recognition are loaded by a second call.
+            # Load both models now (rapidocr loads lazily); on a blank image detection finds nothing
+            # and stops, so recognition is loaded by a second call.
             blank = np.full((48, 160, 3), 255, np.uint8)
             self._ocr(blank, use_det=True, use_cls=False, use_rec=False)
-            self._ocr(blank, use_det=False, use_cls=True, use_rec=True)
+            self._ocr(blank, use_det=False, use_cls=False, use_rec=True)
         except Exception as exc:
             raise EngineUnavailable(f"PP-OCR models could not be loaded: {type(exc).__name__}: {exc}") from exc
         self._rec: Any = self._ocr.text_rec
-        self._cls: Any = self._ocr.text_cls
         self._characters: list[str] = list(self._rec.postprocess_op.character)
         self._text_mask = allowed_mask(self._characters, charset)
         self._char_mask = allowed_mask(self._characters, CHAR_CLASSES)
@@ -144,12 +132,10 @@ class PaddleOcrEngine(Engine):
         views = [(index, turn) for index, line in enumerate(lines) if line is not None for turn in _turns(line[0])]
         images = [np.ascontiguousarray(np.rot90(lines[index][0], turn)) for index, turn in views]  # type: ignore[index]
         best: dict[int, TextResult] = {}
-        for (index, turn), (probs, pixels_per_step) in zip(
-            views, self._recognize(images, self._orientation), strict=True
-        ):
-            image, origin = lines[index]  # type: ignore[misc]
+        for (index, turn), (probs, pixels_per_step) in zip(views, self._recognize(images), strict=True):
+            _, gray, origin = lines[index]  # type: ignore[misc]
             if turn == 0:
-                reading = self._text_result(probs, pixels_per_step, (dark_ink_on_light(to_gray(image)), origin))
+                reading = self._text_result(probs, pixels_per_step, (gray, origin))
             else:  # word boxes are located on upright crops only
                 reading = self._text_result(probs, pixels_per_step, None)
             if index not in best or reading.confidence > best[index].confidence:
@@ -161,7 +147,7 @@ class PaddleOcrEngine(Engine):
         """Read each crop as one of the 62 character classes, with ranked alternatives."""
         started = time.perf_counter()
         glyphs = [_glyph_image(crop) for crop in crops]
-        outputs = iter(self._recognize([g for g in glyphs if g is not None], orientation=False))
+        outputs = iter(self._recognize([g for g in glyphs if g is not None]))
         results = []
         for glyph in glyphs:
             probs = None if glyph is None else next(outputs)[0]
@@ -171,22 +157,25 @@ class PaddleOcrEngine(Engine):
         elapsed = elapsed_ms(started, len(crops))
         return [CharResult(r.engine, r.model_version, r.candidates, elapsed) for r in results]
 
-    def _text_input_of(self, crop: Crop) -> tuple[np.ndarray, tuple[int, int]] | None:
-        """The RGB image the recogniser reads for a text crop, and its origin in the crop; None if blank."""
-        if self._text_input == "ink":
-            found = crop_to_ink_at(dark_ink_on_light(to_gray(crop)), margin_ratio=0.1)
-            return None if found is None else (_rgb(found[0]), found[1])
-        if crop.size == 0 or is_blank(to_gray(crop)):
+    def _text_input_of(self, crop: Crop) -> tuple[np.ndarray, np.ndarray, tuple[int, int]] | None:
+        """What the recogniser reads for a text crop: the crop as sent (RGB), in colour, at its text band.
+
+        Returns that image, its dark-on-light gray (where word boxes are found) and its origin in the crop;
+        None for a blank crop. Not cut to its ink nor binarised: that lost low-contrast and coloured text
+        (scene words CER 0.31 that way, 0.114 as sent, real-fit).
+        """
+        gray = to_gray(crop)
+        if crop.size == 0 or is_blank(gray):
             return None
         # The line itself, without the neighbours' ascenders and descenders a page's line box takes in.
-        top, bottom = line_rows(dark_ink_on_light(to_gray(crop)))
-        crop = crop[top:bottom]
+        dark_on_light = dark_ink_on_light(gray)
+        top, bottom = line_rows(dark_on_light)
         # No added margin: on the real fit sets a replicated 10% margin raised CER on scene words from
         # 0.114 to 0.129 and on handwritten lines from 0.37 to 0.43 (the text shrinks in the 48-pixel input).
-        return _rgb(crop), (0, top)
+        return _rgb(crop[top:bottom]), dark_on_light[top:bottom], (0, top)
 
-    def _recognize(self, images: list[np.ndarray], orientation: bool = True) -> list[tuple[np.ndarray, float]]:
-        """Orientation-correct, then recognise in batches of images padded to the same width.
+    def _recognize(self, images: list[np.ndarray]) -> list[tuple[np.ndarray, float]]:
+        """Recognise in batches of images padded to the same width.
 
         The padding changes the model's output, so an image is only batched with images that are padded
         as it would be alone: it reads the same in any batch. Returns per image its CTC probabilities
@@ -195,16 +184,15 @@ class PaddleOcrEngine(Engine):
         if not images:
             return []
         try:
-            upright = list(self._cls(images).img_list) if orientation else list(images)
             _, height, width = self._rec.rec_image_shape
             buckets: dict[int, list[int]] = {}
-            for i, img in enumerate(upright):
+            for i, img in enumerate(images):
                 buckets.setdefault(int(height * max(width / height, img.shape[1] / img.shape[0])), []).append(i)
-            out: list[tuple[np.ndarray, float]] = [(np.empty(0), 0.0)] * len(upright)
+            out: list[tuple[np.ndarray, float]] = [(np.empty(0), 0.0)] * len(images)
             for order in buckets.values():
                 for start in range(0, len(order), REC_BATCH):
                     batch = order[start : start + REC_BATCH]
-                    for index, probs in zip(batch, self._run_batch([upright[i] for i in batch]), strict=True):
+                    for index, probs in zip(batch, self._run_batch([images[i] for i in batch]), strict=True):
                         out[index] = probs
         except Exception as exc:
             raise EngineFailure(f"PP-OCR recognition failed: {type(exc).__name__}: {exc}") from exc
@@ -315,8 +303,6 @@ def _words(
         *(_gap_between(a, b, pixels_per_step, column_ink) for a, b in itertools.pairwise(groups)),
         image.shape[1],
     ]
-    # A margin replicated from the crop's edge lies outside the crop: boxes stay inside it.
-    inside = (max(0, -dx), max(0, -dy), image.shape[1] - max(0, -dx), image.shape[0] - max(0, -dy))
     words: list[Word] = []
     for group, (start, stop) in zip(groups, itertools.pairwise(cuts), strict=True):
         left = max(0, start)
@@ -324,13 +310,12 @@ def _words(
         if cols.size == 0:  # no ink between the cuts: fall back to the whole line's ink, then the cut itself
             cols = np.flatnonzero(ink.any(axis=0))
         if cols.size == 0:
-            cols = np.arange(left, max(left + 1, min(stop, image.shape[1])))
+            first = min(left, image.shape[1] - 1)
+            cols = np.arange(first, max(first + 1, min(stop, image.shape[1])))
         rows = np.flatnonzero(ink[:, cols[0] : cols[-1] + 1].any(axis=1))
         if rows.size == 0:
             rows = np.arange(image.shape[0])
-        l_, t_ = max(inside[0], int(cols[0])), max(inside[1], int(rows[0]))
-        r_, b_ = min(inside[2], int(cols[-1]) + 1), min(inside[3], int(rows[-1]) + 1)
-        box = (dx + l_, dy + t_, dx + max(l_ + 1, r_), dy + max(t_ + 1, b_))
+        box = (dx + int(cols[0]), dy + int(rows[0]), dx + int(cols[-1]) + 1, dy + int(rows[-1]) + 1)
         confidence = min(1.0, min(c.confidence for c in group))
         words.append(Word("".join(c.char for c in group), confidence, box))
     return tuple(words)

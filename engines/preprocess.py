@@ -1,9 +1,9 @@
-"""Image preparation shared by the engine adapters: gray conversion, polarity, ink cropping, margins.
+"""Image preparation shared by the engine adapters: gray conversion, polarity, ink cropping, text bands.
 
-Deep recognisers (PP-OCR, EasyOCR) read best from the crop as photographed, with a margin of its own
-background around it (:func:`with_margin`); binarising or cutting to "ink" first loses low-contrast and
-coloured text. Engines that need dark ink on light paper (Tesseract, the character CNN) get polarity
-decided by :func:`paper_is_dark` and, for low-contrast crops, :func:`stretch_contrast`.
+Deep recognisers (PP-OCR, EasyOCR) read best from the crop as photographed, cut only to its main text
+band (:func:`line_rows`); binarising or cutting to "ink" first loses low-contrast and coloured text.
+Engines that need dark ink on light paper (Tesseract, the character CNN) get polarity decided by
+:func:`paper_is_dark`; :func:`stretch_contrast` makes faint text count as ink where ink is looked for.
 """
 
 from __future__ import annotations
@@ -93,18 +93,6 @@ def stretch_contrast(gray: npt.NDArray[np.uint8], low: float = 1.0, high: float 
         return gray
     scaled = (gray.astype(np.float32) - lo) * (255.0 / (hi - lo))
     return np.asarray(np.clip(scaled + 0.5, 0, 255), dtype=np.uint8)
-
-
-def with_margin(crop: Crop, ratio: float = 0.1, min_margin: int = 4) -> Crop:
-    """The crop (colour or gray) with a margin of its own edge pixels around it.
-
-    Tight crops (a word cut at its ink, a detector's line box) leave the recogniser no background to
-    see; replicating the edge keeps the crop's colours instead of adding white paper that would be a
-    second polarity on a dark sign.
-    """
-    margin = max(min_margin, round(ratio * crop.shape[0]))
-    pad = ((margin, margin), (margin, margin)) + (((0, 0),) if crop.ndim == 3 else ())
-    return np.asarray(np.pad(crop, pad, mode="edge"), dtype=np.uint8)
 
 
 def is_blank(gray: npt.NDArray[np.uint8]) -> bool:

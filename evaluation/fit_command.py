@@ -24,7 +24,8 @@ from ensemble.fitted import FittedPreset, load_fitted_presets, save_fitted_prese
 from ensemble.kinds import KINDS, KindVoting, voting_for
 from evaluation.commands import DEFAULT_URL, _names, collect, parse_steps, read_items, readings_options
 from evaluation.fitting import FOLDS, MIN_ITEMS, Baseline, KindReport, Verdict, guard, kind_groups, report_kind
-from evaluation.readings import Reading, save_readings
+from evaluation.readings import Reading
+from evaluation.readings import save_readings as write_readings
 
 
 def baselines_for(name: str, engines: list[str], settings: Settings) -> dict[str, Baseline]:
@@ -125,7 +126,7 @@ def calibrate_command(
     text_steps = parse_steps(preprocess)
     readings = collect(items, url, local, progress, _names(engines), saved, text_steps)
     if save_readings:
-        save_readings_file(save_readings, readings)
+        write_readings(save_readings, readings)
     used = _names(engines) or sorted({e for r in readings for e in r.engines()})
     baselines = baselines_for(name, used, settings)
     reports: list[KindReport] = []
@@ -157,8 +158,3 @@ def calibrate_command(
         report_path.write_text(json.dumps(preset.fitted, indent=2) + "\n", encoding="utf-8")
     marked = "" if verdict.passed else " (marked not default-eligible)"
     click.echo(f"wrote preset {target.stem!r} to {target}{marked}; restart the API to load it")
-
-
-def save_readings_file(path: Path, readings: list[Reading]) -> None:
-    """Write the readings so that a refit needs no engine."""
-    save_readings(path, readings)

@@ -47,8 +47,8 @@ ROVER_FIT_ITEMS = 300
 BOOTSTRAP_SAMPLES = 1000
 # A vote's confidence is mapped by isotonic regression from this many fitting items on, else by Platt.
 ISOTONIC_FROM = 100
-TEXT_METHODS: tuple[Method, ...] = ("select", "confidence", "weighted")
-CHAR_METHODS: tuple[Method, ...] = ("select", "confidence", "weighted")
+# The methods a fit tries (majority ignores weights: it is weighted voting with all weights 1).
+FITTED_METHODS: tuple[Method, ...] = ("select", "confidence", "weighted")
 FIT_KIND_OF_ITEM = {"char": "char", "word": "line", "line": "line", "page": "page"}
 LINE_CONTENTS = ("printed", "handwritten", "scene")
 
@@ -240,7 +240,7 @@ def fit_kind(readings: Sequence[Reading], engines: Sequence[str], seed: int = 0)
     # Ties between engines go to the first by name: deterministic.
     single = max(singles, key=lambda c: (round(c[0], 9), [-ord(ch) for ch in c[1]]))
     combined: list[tuple[float, str, dict[str, float], Method]] = []
-    for method in CHAR_METHODS if is_char else TEXT_METHODS:
+    for method in FITTED_METHODS:
         subset = prepared if method == "select" or is_char else rover_subset
         # From the best engine alone, others join only where they raise the score (forward selection).
         weights = _ascend(lambda w, m=method, s=subset: score(s, w, m), engines, single[2])  # type: ignore[misc]
