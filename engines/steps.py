@@ -61,7 +61,8 @@ def threshold(crop: Crop) -> Crop:
 def skew_angle(gray: npt.NDArray[np.uint8]) -> float:
     """The small rotation (degrees) that makes a line crop's rows of ink sharpest (projection profile)."""
     cv2 = _cv2()
-    ink = (dark_ink_on_light(gray) < otsu_threshold(gray)).astype(np.float32)
+    paper_light = dark_ink_on_light(gray)
+    ink = (paper_light < otsu_threshold(paper_light)).astype(np.float32)
     if ink.sum() == 0:
         return 0.0
     height, width = ink.shape

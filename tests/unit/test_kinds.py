@@ -172,3 +172,14 @@ def test_characters_the_preset_is_unsure_of_are_in_doubt_even_with_one_voter() -
     # Only the unsure 'i' is in doubt; the silent engine's reading is shown, not counted.
     assert (span["start"], span["end"], span["text"]) == (2, 3, "i")
     assert span["readings"] == {"ocr": "i", "cnn": "i"}
+
+
+def test_deskew_finds_the_angle_of_light_text_on_a_dark_sign_too() -> None:
+    import cv2
+
+    from engines.steps import skew_angle
+
+    page = np.full((80, 240), 255, dtype=np.uint8)
+    page[36:44, 20:220] = 150  # faint ink: the threshold must be taken on the image it is applied to
+    tilted = cv2.warpAffine(page, cv2.getRotationMatrix2D((120, 40), 3.0, 1.0), (240, 80), borderValue=255)
+    assert skew_angle(255 - tilted) == pytest.approx(skew_angle(tilted), abs=0.01)
