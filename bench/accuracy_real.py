@@ -19,11 +19,10 @@ from pathlib import Path
 from bench.common import append_section, machine_line
 from ensemble.fitted import FittedPreset, parse_fitted_preset
 from evaluation.commands import collect, preset_answers
-from evaluation.fitting import bootstrap_ci, kind_groups, kind_score
+from evaluation.fitting import bootstrap_ci, calibration_error, kind_groups, kind_score
 from evaluation.manifest import load_items
-from evaluation.normalize import normalise
 from evaluation.readings import Reading
-from evaluation.scoring import Answer, engine_answer, expected_calibration_error, oracle_answer
+from evaluation.scoring import Answer, engine_answer, oracle_answer
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 ENGINES = ["paddleocr", "tesseract", "easyocr", "emnist_cnn", "trocr"]
@@ -37,14 +36,6 @@ def cell(readings: Sequence[Reading], answers: Sequence[Answer]) -> str:
         folded = sum(a.text.lower() == r.item.truth.lower() for r, a in zip(readings, answers, strict=True))
         return f"{value:.1%} [{low:.1%}, {high:.1%}] (ci {folded / len(readings):.1%})"
     return f"{1 - value:.2%} [{1 - high:.2%}, {1 - low:.2%}]"
-
-
-def ece(readings: Sequence[Reading], answers: Sequence[Answer]) -> float:
-    """Calibration error of the answers' confidence against exact correctness."""
-    pairs = [
-        (a.confidence, normalise(a.text) == normalise(r.item.truth)) for r, a in zip(readings, answers, strict=True)
-    ]
-    return expected_calibration_error([c for c, _ in pairs], [ok for _, ok in pairs])
 
 
 def main() -> None:
@@ -77,7 +68,7 @@ def main() -> None:
         answered = {name: preset_answers(group, preset, engines) for name, preset in presets.items()}
         cells += [cell(group, answers) for answers in answered.values()]
         cells.append(cell(group, [oracle_answer(r, engines) for r in group]))
-        cells += [f"{ece(group, answers):.3f}" for answers in answered.values()]
+        cells += [f"{calibration_error(group, answers):.3f}" for answers in answered.values()]
         rows.append("| " + " | ".join(cells) + " |")
         print(rows[-1], flush=True)
     lines = [

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from ensemble.calibration import Calibration, PlattCalibration, calibration_from_dict, calibrations_from_dict
+from ensemble.voting import METHODS, Method
 
 Kind = Literal["char", "line", "printed", "handwritten", "scene", "page"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
@@ -41,7 +42,7 @@ class KindVoting:
     """
 
     weights: dict[str, float]
-    method: str
+    method: Method
     calibration: dict[str, PlattCalibration] = field(default_factory=dict)
     confidence: Calibration | None = None
     char_confidence: Calibration | None = None
@@ -64,12 +65,20 @@ class KindVoting:
         confidence, char_confidence = data.get("confidence"), data.get("char_confidence")
         return cls(
             weights={str(k): float(v) for k, v in dict(data.get("weights") or {}).items()},
-            method=str(data.get("method", "confidence")),
+            method=_method(data.get("method", "confidence")),
             calibration=calibrations_from_dict(data.get("calibration") or {}),
             confidence=calibration_from_dict(confidence) if confidence else None,
             char_confidence=calibration_from_dict(char_confidence) if char_confidence else None,
             preprocess={str(k): [str(step) for step in v] for k, v in dict(data.get("preprocess") or {}).items()},
         )
+
+
+def _method(value: object) -> Method:
+    """A voting method named in a preset (ValueError for any other)."""
+    for method in METHODS:
+        if value == method:
+            return method
+    raise ValueError(f"unknown voting method {value!r}; expected one of {METHODS}")
 
 
 def job_kind(mode: str, content: str | None) -> Kind:

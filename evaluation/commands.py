@@ -161,7 +161,7 @@ def eval_command(
 ) -> None:
     """Score every engine, every voting method, the preset's per-kind vote and the oracle on MANIFEST."""
     items = read_items(manifest)
-    readings = collect(items, url, local, progress, _names(engines), saved, parse_steps(preprocess))
+    readings = collect(items, url, local, progress, engine_names(engines), saved, parse_steps(preprocess))
     if save_readings:
         write_readings(save_readings, readings)
     used = sorted({name for r in readings for name in r.engines()})
@@ -212,5 +212,6 @@ def parse_steps(values: tuple[str, ...]) -> dict[str, list[str]]:
     return steps
 
 
-def _names(engines: str | None) -> list[str] | None:
+def engine_names(engines: str | None) -> list[str] | None:
+    """The engines named in a comma-separated option (None when it was not given)."""
     return [name.strip() for name in engines.split(",") if name.strip()] if engines else None

@@ -22,7 +22,7 @@ from config.settings import ROOT, Settings
 from ensemble import load_presets
 from ensemble.fitted import FittedPreset, load_fitted_presets, save_fitted_preset
 from ensemble.kinds import KINDS, KindVoting, voting_for
-from evaluation.commands import DEFAULT_URL, _names, collect, parse_steps, read_items, readings_options
+from evaluation.commands import DEFAULT_URL, collect, engine_names, parse_steps, read_items, readings_options
 from evaluation.fitting import FOLDS, MIN_ITEMS, Baseline, KindReport, Verdict, guard, kind_groups, report_kind
 from evaluation.readings import Reading
 from evaluation.readings import save_readings as write_readings
@@ -43,7 +43,7 @@ def baselines_for(name: str, engines: list[str], settings: Settings) -> dict[str
 def _previous_voting(kind: str, preset: FittedPreset) -> KindVoting:
     """How the preset being replaced votes on ``kind`` (its voting for that kind, else its top level)."""
     top = KindVoting(preset.weights, preset.method, preset.calibration)
-    return (voting_for(preset.kinds, kind) if kind in KINDS else None) or top  # type: ignore[arg-type]
+    return (voting_for(preset.kinds, kind) if kind in KINDS else None) or top
 
 
 def fit_record(
@@ -124,14 +124,14 @@ def calibrate_command(
     settings = Settings()
     items = read_items(manifest)
     text_steps = parse_steps(preprocess)
-    readings = collect(items, url, local, progress, _names(engines), saved, text_steps)
+    readings = collect(items, url, local, progress, engine_names(engines), saved, text_steps)
     if save_readings:
         write_readings(save_readings, readings)
-    used = _names(engines) or sorted({e for r in readings for e in r.engines()})
+    used = engine_names(engines) or sorted({e for r in readings for e in r.engines()})
     baselines = baselines_for(name, used, settings)
     reports: list[KindReport] = []
     kinds: dict[str, KindVoting] = {}
-    for kind, group in sorted(kind_groups(readings).items(), key=lambda kv: KINDS.index(kv[0])):  # type: ignore[arg-type]
+    for kind, group in sorted(kind_groups(readings).items(), key=lambda kv: KINDS.index(kv[0])):
         click.echo(f"fitting {kind} ({len(group)} items)...", err=True)
         report, voting = report_kind(kind, group, used, baselines, folds, seed)
         reports.append(report)
@@ -143,7 +143,7 @@ def calibrate_command(
     top = kinds.get("line") or next(iter(kinds.values()), None)
     preset = FittedPreset(
         weights=dict(top.weights) if top else dict.fromkeys(used, 1.0),
-        method=top.method if top else settings.default_method,  # type: ignore[arg-type]
+        method=top.method if top else settings.default_method,
         calibration=dict(top.calibration) if top else {},
         fitted={**fit_record(readings, reports, verdict, folds, seed, used), "preprocess": text_steps},
         kinds=kinds,

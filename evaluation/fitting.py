@@ -195,7 +195,7 @@ def _raw(readings: Sequence[Reading], voting: KindVoting, engines: Sequence[str]
     """Each item's uncalibrated answer under ``voting`` and the score its confidence map would read."""
     found = []
     for reading in readings:
-        answer, votes = _answer(_prepare(reading, voting.calibration, engines), voting.weights, voting.method)  # type: ignore[arg-type]
+        answer, votes = _answer(_prepare(reading, voting.calibration, engines), voting.weights, voting.method)
         found.append((answer, map_score(answer, votes)))
     return found
 
@@ -221,6 +221,17 @@ class KindFit:
     chosen: str  # the method, or "engine:<name>" when one engine alone was best
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """One voting tried by a fit, with its answers (and per-line votes) on the fitting items."""
+
+    label: str  # the method, or "engine:<name>" for one engine alone
+    weights: dict[str, float]
+    method: Method
+    results: list[tuple[Answer, list[TextVote]]]
+    score: float
+
+
 def fit_kind(readings: Sequence[Reading], engines: Sequence[str], seed: int = 0) -> KindFit:
     """Calibrations, weights and method for one kind (see the module docstring)."""
     is_char = readings[0].item.kind == "char"
@@ -233,43 +244,38 @@ def fit_kind(readings: Sequence[Reading], engines: Sequence[str], seed: int = 0)
         answers = [_answer(p, weights, method)[0] for p in items]
         return kind_score([p.reading for p in items], answers)
 
-    singles: list[tuple[float, str, dict[str, float], Method]] = []
-    for name in engines:
-        alone = {other: float(other == name) for other in engines}
-        singles.append((score(prepared, alone, "select"), f"engine:{name}", alone, "select"))
+    def candidate(label: str, weights: dict[str, float], method: Method) -> _Candidate:
+        results = [_answer(p, weights, method) for p in prepared]
+        return _Candidate(label, weights, method, results, kind_score(readings, [a for a, _ in results]))
+
+    singles = [candidate(f"engine:{name}", {o: float(o == name) for o in engines}, "select") for name in engines]
     # Ties between engines go to the first by name: deterministic.
-    single = max(singles, key=lambda c: (round(c[0], 9), [-ord(ch) for ch in c[1]]))
-    combined: list[tuple[float, str, dict[str, float], Method]] = []
+    single = min(singles, key=lambda c: (-round(c.score, 9), c.label))
+    combined = []
     for method in FITTED_METHODS:
         subset = prepared if method == "select" or is_char else rover_subset
         # From the best engine alone, others join only where they raise the score (forward selection).
-        weights = _ascend(lambda w, m=method, s=subset: score(s, w, m), engines, single[2])  # type: ignore[misc]
-        combined.append((score(prepared, weights, method), method, weights, method))
-    best = max(combined, key=lambda c: round(c[0], 9))
-    fit_score, chosen, weights, method = best if _clearly_better(prepared, best, single, seed) else single
-    raw = [_answer(p, weights, method) for p in prepared]
-    confidence = _fit_confidence(readings, [a for a, _ in raw], [map_score(a, v) for a, v in raw])
-    char_confidence = None if is_char else _fit_char_confidence(readings, [votes for _, votes in raw])
-    return KindFit(KindVoting(weights, method, calibration, confidence, char_confidence), fit_score, chosen)
+        weights = _ascend(lambda w, m=method, s=subset: score(s, w, m), engines, single.weights)  # type: ignore[misc]
+        combined.append(candidate(method, weights, method))
+    best = max(combined, key=lambda c: round(c.score, 9))
+    chosen = best if _clearly_better(readings, best, single, seed) else single
+    confidence = _fit_confidence(readings, [a for a, _ in chosen.results], [map_score(a, v) for a, v in chosen.results])
+    char_confidence = None if is_char else _fit_char_confidence(readings, [votes for _, votes in chosen.results])
+    voting = KindVoting(chosen.weights, chosen.method, calibration, confidence, char_confidence)
+    return KindFit(voting, chosen.score, chosen.label)
 
 
-def _clearly_better(
-    prepared: Sequence[_Prepared],
-    combined: tuple[float, str, dict[str, float], Method],
-    single: tuple[float, str, dict[str, float], Method],
-    seed: int,
-) -> bool:
+def _clearly_better(readings: Sequence[Reading], combined: _Candidate, single: _Candidate, seed: int) -> bool:
     """Whether a vote beats the best engine alone on the fitting items beyond resampling noise.
 
     Its gain is measured on the very items its weights were fitted on, so a gain inside the 95% paired
     bootstrap interval of zero is taken for what it most likely is: fitting noise. The simpler answer,
     one engine alone, is kept then (it cannot lose to itself on new data).
     """
-    if combined[0] <= single[0]:
+    if combined.score <= single.score:
         return False
-    readings = [p.reading for p in prepared]
-    ours = [_answer(p, combined[2], combined[3])[0] for p in prepared]
-    theirs = [_answer(p, single[2], single[3])[0] for p in prepared]
+    ours = [a for a, _ in combined.results]
+    theirs = [a for a, _ in single.results]
     low, _ = bootstrap_ci(readings, ours, theirs, seed=seed)
     return low > 0
 
@@ -443,15 +449,16 @@ def report_kind(
         report.intervals[label] = bootstrap_ci(readings, answers, seed=seed)
     report.best_engine = max(engines, key=lambda name: (round(report.scores[name], 9), name))
     if report.fitted:
-        exact = [(a.confidence, _exact(r, a)) for r, a in zip(readings, systems["ensemble"], strict=True)]
-        report.ece = expected_calibration_error([c for c, _ in exact], [ok for _, ok in exact])
+        report.ece = calibration_error(readings, systems["ensemble"])
         low, high = bootstrap_ci(readings, systems["ensemble"], systems[report.best_engine], seed=seed)
         report.delta_vs_best = (report.scores["ensemble"] - report.scores[report.best_engine], low, high)
     return report, shipped
 
 
-def _exact(reading: Reading, answer: Answer) -> bool:
-    return normalise(answer.text) == normalise(reading.item.truth)
+def calibration_error(readings: Sequence[Reading], answers: Sequence[Answer]) -> float:
+    """Expected calibration error of the answers' confidences against exact correctness (normalised text)."""
+    right = [normalise(a.text) == normalise(r.item.truth) for r, a in zip(readings, answers, strict=True)]
+    return expected_calibration_error([a.confidence for a in answers], right)
 
 
 def _alone(engine: str, engines: Sequence[str]) -> KindVoting:
@@ -462,7 +469,7 @@ def _alone(engine: str, engines: Sequence[str]) -> KindVoting:
 def _with_confidence_maps(readings: Sequence[Reading], voting: KindVoting, engines: Sequence[str]) -> KindVoting:
     """``voting`` with its vote-confidence maps fitted on ``readings`` (its answers do not change)."""
     plain = replace(voting, confidence=None, char_confidence=None)
-    raw = [_answer(_prepare(r, plain.calibration, engines), plain.weights, plain.method) for r in readings]  # type: ignore[arg-type]
+    raw = [_answer(_prepare(r, plain.calibration, engines), plain.weights, plain.method) for r in readings]
     confidence = _fit_confidence(readings, [a for a, _ in raw], [map_score(a, v) for a, v in raw])
     char_confidence = None if readings[0].item.kind == "char" else _fit_char_confidence(readings, [v for _, v in raw])
     return replace(plain, confidence=confidence, char_confidence=char_confidence)

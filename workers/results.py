@@ -85,7 +85,7 @@ def _line_confidence(text: str, mean: float, char_confidences: tuple[float, ...]
 
 
 def _char_vote(chars: list[CharResult], rule: KindVoting, top_k: int) -> dict[str, Any]:
-    vote = vote_chars(chars, rule.weights, rule.method, top_k=top_k)  # type: ignore[arg-type]
+    vote = vote_chars(chars, rule.weights, rule.method, top_k=top_k)
     return {
         "text": vote.character,
         "character": vote.character,
@@ -104,7 +104,7 @@ def _vote_line(
 ) -> dict[str, Any]:
     hypotheses = {name: results[index] for name, results in texts.items() if index < len(results)}
     calibrated = [results[index] for results in voted_texts.values() if index < len(results)]
-    vote = vote_text(calibrated, rule.weights, rule.method)  # type: ignore[arg-type]
+    vote = vote_text(calibrated, rule.weights, rule.method)
     # Engines that cannot change the vote (weight 0) do not count as disagreeing with it; a character the
     # calibrated preset gives less than even odds is in doubt whoever agrees with it.
     voters = [name for name in hypotheses if rule.weights.get(name, 1.0) > 0]
