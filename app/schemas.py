@@ -17,6 +17,12 @@ CONTENT_HELP = (
 )
 
 
+CASCADE_HELP = (
+    "false: every engine reads every crop; by default, when the preset has a cascade, cheap engines read "
+    "first and the others read only the crops they are unsure of"
+)
+
+
 class OptionsFields(Schema):
     """Options shared by every recognition request."""
 
@@ -47,6 +53,7 @@ class OptionsFields(Schema):
     content = fields.String(
         load_default=None, validate=validators.OneOf(CONTENTS), metadata={"description": CONTENT_HELP}
     )
+    cascade = fields.Boolean(load_default=True, metadata={"description": CASCADE_HELP})
 
 
 class JobJsonIn(OptionsFields):
@@ -67,6 +74,7 @@ class JobFormIn(Schema):
     top_k = fields.Integer(validate=validators.Range(min=1, max=20))
     cache = fields.Boolean()
     content = fields.String(validate=validators.OneOf(CONTENTS), metadata={"description": CONTENT_HELP})
+    cascade = fields.Boolean(metadata={"description": CASCADE_HELP})
 
 
 class BatchJsonIn(OptionsFields):
@@ -140,6 +148,24 @@ class DisagreementOut(Schema):
     )
 
 
+class LineCascadeOut(Schema):
+    """How the cascade treated one line (or the character of a char job)."""
+
+    score = fields.Float(metadata={"description": "the first-stage engines' joint confidence"})
+    accepted = fields.Boolean(metadata={"description": "true: answered by the first stage alone"})
+    engines = fields.List(fields.String(), metadata={"description": "the engines that read this crop"})
+
+
+class CascadeOut(Schema):
+    """The job's cascade: first-stage engines, the score that accepts a crop, how many went further."""
+
+    first = fields.List(fields.String())
+    later = fields.List(fields.String())
+    accept_above = fields.Float()
+    crops = fields.Integer()
+    escalated = fields.Integer(metadata={"description": "crops the later engines read"})
+
+
 class LineOut(Schema):
     """One recognised line, in reading order."""
 
@@ -156,6 +182,7 @@ class LineOut(Schema):
     )
     words = fields.List(fields.Nested(WordOut))
     engines = fields.Dict(keys=fields.String(), values=fields.Nested(LineHypothesisOut))
+    cascade = fields.Nested(LineCascadeOut, allow_none=True)
 
 
 class LayoutOut(Schema):
@@ -183,6 +210,13 @@ class ResultOut(Schema):
     lines = fields.List(fields.Nested(LineOut))
     engines = fields.Dict(keys=fields.String(), values=fields.Nested(EngineViewOut))
     failed_engines = fields.List(fields.Nested(FailedEngineOut))
+    skipped_engines = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "engines not run because they could not change the answer (engine -> why)"},
+    )
+    cascade = fields.Nested(CascadeOut, allow_none=True)
+    char_cascade = fields.Nested(LineCascadeOut, allow_none=True, metadata={"description": "char jobs"})
     model_versions = fields.Dict(keys=fields.String(), values=fields.String())
     layout = fields.Nested(LayoutOut)
     processing_time_ms = fields.Float()

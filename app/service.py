@@ -18,6 +18,7 @@ from ensemble import InvalidPresets, UnknownPreset, resolve_weights
 from ensemble.fitted import FittedPreset
 from workers.options import JobOptions, Mode
 from workers.pipeline import StoredImage, new_job_id, start_job
+from workers.planning import without_silent_engines
 from workers.store import IdempotencyConflict, JobStore, content_key
 
 
@@ -52,7 +53,7 @@ class Service:
         preset = raw.get("preset") or (None if raw.get("weights") else self.settings.default_preset)
         # A preset fitted by `ocr calibrate` also brings its voting method and calibrations.
         fitted = self.fitted.get(preset) if preset else None
-        return JobOptions(
+        options = JobOptions(
             mode=mode,
             engines=tuple(dict.fromkeys(engines)),
             method=raw.get("method") or (fitted.method if fitted else self.settings.default_method),
@@ -64,7 +65,9 @@ class Service:
             calibration={name: cal.to_dict() for name, cal in fitted.calibration.items()} if fitted else {},
             kinds=_kind_votings(fitted, raw),
             content=raw.get("content"),
+            cascade=raw.get("cascade", True),
         )
+        return without_silent_engines(options, named=bool(raw.get("engines")))
 
     def layout_engine(self) -> str:
         """The engine that finds lines for page jobs: the first enabled of ``OCR_LAYOUT_ENGINES``."""

@@ -83,8 +83,8 @@ def _parse_kinds(where: str, data: object) -> dict[str, KindVoting]:
             kinds[kind] = KindVoting.from_dict(voting)
             for steps in kinds[kind].preprocess.values():
                 check_steps(steps)
-        except (ValueError, AttributeError, TypeError) as exc:
-            raise InvalidPresets(f"{at}: {exc}") from exc
+        except (ValueError, AttributeError, TypeError, KeyError) as exc:
+            raise InvalidPresets(f"{at}: {exc!s}") from exc
     return kinds
 
 

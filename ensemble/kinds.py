@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from ensemble.calibration import Calibration, PlattCalibration, calibration_from_dict, calibrations_from_dict
+from ensemble.cascade import Cascade
 from ensemble.voting import METHODS, Method
 
 Kind = Literal["char", "line", "printed", "handwritten", "scene", "page"]
@@ -38,7 +39,8 @@ class KindVoting:
     ``confidence`` maps the vote's own confidence (a line's, or a character's in char mode) to the
     probability that the answer is exactly right; ``char_confidence`` maps each character's confidence
     within a line to the probability that the character is right. ``preprocess`` names, per engine, the
-    optional steps of :mod:`engines.steps` its crops go through first (none unless listed).
+    optional steps of :mod:`engines.steps` its crops go through first (none unless listed). ``cascade``,
+    when set, lets cheap engines answer the crops they are sure of (:mod:`ensemble.cascade`).
     """
 
     weights: dict[str, float]
@@ -47,6 +49,14 @@ class KindVoting:
     confidence: Calibration | None = None
     char_confidence: Calibration | None = None
     preprocess: dict[str, list[str]] = field(default_factory=dict)
+    cascade: Cascade | None = None
+
+    def can_change_answer(self, engine: str) -> bool:
+        """False for an engine this voting gives no say: weight 0 under a method that uses weights
+        (``majority`` counts every engine alike), while some other engine has a say."""
+        if self.method == "majority" or not any(self.weights.values()):
+            return True
+        return self.weights.get(engine, 1.0) > 0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form stored in presets and carried in job options."""
@@ -57,12 +67,14 @@ class KindVoting:
             "confidence": self.confidence.to_dict() if self.confidence else None,
             "char_confidence": self.char_confidence.to_dict() if self.char_confidence else None,
             "preprocess": {engine: list(steps) for engine, steps in sorted(self.preprocess.items()) if steps},
+            "cascade": self.cascade.to_dict() if self.cascade else None,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> KindVoting:
         """Inverse of :meth:`to_dict` (weights are validated by the caller)."""
         confidence, char_confidence = data.get("confidence"), data.get("char_confidence")
+        cascade = data.get("cascade")
         return cls(
             weights={str(k): float(v) for k, v in dict(data.get("weights") or {}).items()},
             method=_method(data.get("method", "confidence")),
@@ -70,6 +82,7 @@ class KindVoting:
             confidence=calibration_from_dict(confidence) if confidence else None,
             char_confidence=calibration_from_dict(char_confidence) if char_confidence else None,
             preprocess={str(k): [str(step) for step in v] for k, v in dict(data.get("preprocess") or {}).items()},
+            cascade=Cascade.from_dict(cascade) if cascade else None,
         )
 
 

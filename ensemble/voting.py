@@ -12,7 +12,9 @@ A fourth, ``select``, does not vote per character: for text it picks one engine'
 minimum Bayes risk (:mod:`ensemble.selection`); for a single character, where a reading is one symbol,
 that is each engine's top-1 counting ``weight x confidence``.
 
-An engine missing from ``weights`` has weight 1.0.
+An engine missing from ``weights`` has weight 1.0. Under every method but ``majority`` an engine with
+weight 0 has no say at all (it neither scores, breaks ties nor shapes an alignment) as long as some
+engine has a positive weight, so a job need not run it (``KindVoting.can_change_answer``).
 
 **Winner confidence.** For ``confidence``: the winner's score divided by the summed weight of
 the engines that voted (so it is the weighted mean probability the engines gave the winner,
@@ -30,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from engines.base import CharResult, TextResult
 from ensemble.alignment import Slot, align
@@ -40,6 +42,7 @@ Method = Literal["weighted", "confidence", "majority", "select"]
 METHODS: tuple[Method, ...] = get_args(Method)
 DEFAULT_WEIGHT = 1.0
 _PLACES = 9
+_R = TypeVar("_R", CharResult, TextResult)
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ def vote_chars(
     _check_inputs(results, method)
     if top_k < 0:
         raise ValueError(f"top_k must be >= 0, got {top_k}")
+    results = _with_say(results, weights, method)
     ranks = _engine_ranks([r.engine for r in results], weights)
     ballots = [
         _Ballot(
@@ -163,9 +167,10 @@ def vote_text(results: Sequence[TextResult], weights: Mapping[str, float], metho
     weight.
     """
     _check_inputs(results, method)
-    engines = [r.engine for r in results]
     if method == "select":
         return _selected(results, weights)
+    results = _with_say(results, weights, method)
+    engines = [r.engine for r in results]
     return vote_slots(align([_hypothesis(result) for result in results]), engines, weights, method)
 
 
@@ -228,6 +233,15 @@ def _hypothesis(result: TextResult) -> list[tuple[str, float]]:
     return list(zip(result.text, result.char_confidences, strict=True))
 
 
+def _with_say(results: Sequence[_R], weights: Mapping[str, float], method: Method) -> list[_R]:
+    """The results of engines with a say: all under ``majority`` or when no weight is positive, else
+    those whose weight is above 0."""
+    if method == "majority":
+        return list(results)
+    positive = [r for r in results if _weight_of(r.engine, weights) > 0]
+    return positive or list(results)
+
+
 def _check_inputs(results: Sequence[object], method: str) -> None:
     """Reject an empty result list and an unknown method."""
     if not results:
@@ -274,6 +288,8 @@ def _ballot_score(ballot: _Ballot, confidence: float, method: Method) -> float:
 
 def _tally(ballots: Sequence[_Ballot], method: Method) -> _Outcome:
     """Score every symbol, rank them with the tie rule, and rate the winner."""
+    if method != "majority" and any(ballot.weight > 0 for ballot in ballots):
+        ballots = [ballot for ballot in ballots if ballot.weight > 0]  # weight 0: no say (module docstring)
     scores: dict[str, float] = {}
     support: dict[str, list[float]] = {}
     best_rank: dict[str, int] = {}

@@ -28,6 +28,10 @@ class JobOptions:
     # A fitted preset's voting per kind of crop (ensemble.kinds), and the client's hint for a line.
     kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
     content: str | None = None
+    # False runs every engine on every crop even when the job's voting has a cascade.
+    cascade: bool = True
+    # Engines left out because they cannot change the answer (engine -> why), reported in the result.
+    skipped_engines: dict[str, str] = field(default_factory=dict)
 
     def cache_material(self) -> dict[str, Any]:
         """Everything in the options that can change a result (part of the content key)."""
@@ -41,6 +45,7 @@ class JobOptions:
             "calibration": {name: self.calibration[name] for name in sorted(self.calibration)},
             "kinds": {kind: self.kinds[kind] for kind in sorted(self.kinds)},
             "content": self.content,
+            "cascade": self.cascade,
         }
 
     def to_dict(self) -> dict[str, Any]:

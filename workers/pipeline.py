@@ -8,13 +8,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from celery import Celery, chord
+from celery import Celery, Signature, chord
 
 from engines.registry import queue_for
 from workers.celery_app import COMBINE_QUEUE
 from workers.metrics import record_submission
 from workers.options import JobOptions
-from workers.results import voting_rule
+from workers.planning import stages, voting_rule
 from workers.store import JobStore, content_key, now_iso
 
 
@@ -84,30 +84,66 @@ def start_job(
 
 
 def _queue_first_step(celery_app: Celery, job_id: str, image: StoredImage, options: JobOptions) -> None:
+    # One message from the API; a worker builds the chord (ocr.start). Chord set-up costs several
+    # broker round trips and subscribes the caller to every task's result channel: not the API's job.
+    celery_app.send_task("ocr.start", args=(job_id,), queue=COMBINE_QUEUE, ignore_result=True)
+
+
+def start_recognition(celery_app: Celery, job_id: str, image_sha256: str, options: JobOptions) -> None:
+    """The job's first step, run by a worker: find a page's lines first, else read the image."""
     if options.mode == "page" and options.layout_engine:
         # Lines first: the layout task queues the recognition chord once it knows the line boxes.
-        detect = celery_app.signature("ocr.detect_lines", args=(job_id, image.sha256, options.layout_engine))
-        failed = celery_app.signature("ocr.job_failed", kwargs={"job_id": job_id}).set(queue=COMBINE_QUEUE)
-        detect.apply_async(queue=queue_for(options.layout_engine), link_error=failed)
+        detect = celery_app.signature("ocr.detect_lines", args=(job_id, image_sha256, options.layout_engine))
+        detect.apply_async(queue=queue_for(options.layout_engine), link_error=_failed(celery_app, job_id))
     else:
-        queue_recognition(celery_app, job_id, image.sha256, options, None)
+        queue_recognition(celery_app, job_id, image_sha256, options, None)
 
 
 def queue_recognition(
     celery_app: Celery, job_id: str, image_sha256: str, options: JobOptions, boxes: list[list[int]] | None
 ) -> None:
-    """Send the chord: every engine reads the image (or each box of it), then ``combine`` votes."""
-    recognize = celery_app.signature("ocr.recognize")
-    steps = voting_rule(options).preprocess
-    header = [
-        recognize.clone(
-            args=(job_id, name, image_sha256, options.mode, options.top_k, boxes, steps.get(name) or None)
-        ).set(queue=queue_for(name))
-        for name in options.engines
-    ]
-    callback = celery_app.signature("ocr.combine", kwargs={"job_id": job_id}).set(queue=COMBINE_QUEUE)
-    errback = celery_app.signature("ocr.job_failed", kwargs={"job_id": job_id}).set(queue=COMBINE_QUEUE)
-    chord(header)(callback.on_error(errback))
+    """Send the chord: the first stage's engines read the image (or each box of it), then ``combine``
+    votes, or with a cascade ``escalate`` sends the doubtful crops to the later engines."""
+    stage = stages(options)
+    header = [_recognize(celery_app, job_id, name, image_sha256, options, boxes, None) for name in stage.first]
+    next_step = "ocr.escalate" if stage.later else "ocr.combine"
+    callback = celery_app.signature(next_step, kwargs={"job_id": job_id}).set(queue=COMBINE_QUEUE)
+    chord(header)(callback.on_error(_failed(celery_app, job_id)))
+
+
+def queue_later_stage(
+    celery_app: Celery,
+    job_id: str,
+    image_sha256: str,
+    options: JobOptions,
+    boxes: list[list[int]] | None,
+    indexes: list[int] | None,
+    earlier: list[dict[str, Any]],
+) -> None:
+    """Send the cascade's second chord: the later engines read the crops ``indexes`` (``boxes`` are
+    theirs), then ``combine`` votes over these outputs and the first stage's ``earlier`` ones."""
+    later = stages(options).later
+    header = [_recognize(celery_app, job_id, name, image_sha256, options, boxes, indexes) for name in later]
+    callback = celery_app.signature("ocr.combine", kwargs={"job_id": job_id, "earlier": earlier})
+    chord(header)(callback.set(queue=COMBINE_QUEUE).on_error(_failed(celery_app, job_id)))
+
+
+def _recognize(
+    celery_app: Celery,
+    job_id: str,
+    engine: str,
+    image_sha256: str,
+    options: JobOptions,
+    boxes: list[list[int]] | None,
+    indexes: list[int] | None,
+) -> Signature:
+    steps = voting_rule(options).preprocess.get(engine) or None
+    args = (job_id, engine, image_sha256, options.mode, options.top_k, boxes, steps, indexes)
+    return celery_app.signature("ocr.recognize", args=args).set(queue=queue_for(engine))
+
+
+def _failed(celery_app: Celery, job_id: str) -> Signature:
+    return celery_app.signature("ocr.job_failed", kwargs={"job_id": job_id}).set(queue=COMBINE_QUEUE)
 
 
 def _required(job: dict[str, Any] | None) -> dict[str, Any]:

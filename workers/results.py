@@ -1,20 +1,24 @@
 """Turn the engines' outputs for one job into the result users read: the vote plus every engine's view.
 
-Char jobs vote once over the engines' alternatives. Line and page jobs vote line by line: every engine
-read every line crop (the whole image for a line job), and each line's hypotheses are aligned and voted.
+Char jobs vote once over the engines' alternatives. Line and page jobs vote line by line: each line's
+hypotheses (the whole image is one line in a line job) are aligned and voted. With a cascade, a crop the
+first stage was sure of is answered by the first-stage engines alone; the others read only the rest.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, TypeVar
 
-from engines.base import CharResult, TextResult, Word, result_from_dict
+from engines.base import CharResult, EngineResult, TextResult, Word, result_from_dict
 from ensemble import vote_chars, vote_text
-from ensemble.calibration import Calibration, calibrate, calibrations_from_dict
+from ensemble.calibration import Calibration, calibrate
+from ensemble.cascade import accepts, char_score, first_char_vote, first_stage_weights, first_text_vote, text_score
 from ensemble.disagreement import disagreements
-from ensemble.kinds import KindVoting, job_kind, voting_for
+from ensemble.kinds import KindVoting, job_kind
 from ensemble.voting import joint_confidence
 from workers.options import JobOptions
+from workers.planning import stages, voting_rule
 
 # A character whose calibrated confidence is below this is reported in a disagreement span.
 UNSURE_BELOW = 0.5
@@ -26,48 +30,156 @@ def build_result(
     layout: dict[str, Any] | None = None,
     image_size: list[int] | None = None,
 ) -> dict[str, Any] | None:
-    """The job result, or None when no engine produced anything to vote on."""
-    readings = {o["engine"]: [result_from_dict(r) for r in o["results"]] for o in outputs if o["ok"]}
+    """The job result, or None when no engine produced anything to vote on.
+
+    An output's ``indexes`` say which crops its results are for (a later cascade stage reads only the
+    crops the first stage was unsure of); without them, its results are for every crop in order.
+    """
+    readings = crop_readings(outputs)
     failed = [{"engine": o["engine"], **o["error"]} for o in outputs if not o["ok"]]
     if not readings:
         return None
     rule = voting_rule(options)
     # Votes use calibrated confidences; every engine's own view keeps the confidences it reported.
-    voting = {name: [calibrate(r, rule.calibration.get(name)) for r in results] for name, results in readings.items()}
+    voting = calibrated(readings, rule)
+    stage = stages(options)
     common = {
         "mode": options.mode,
         "kind": job_kind(options.mode, options.content),
         "method": rule.method,
         "weights": {name: rule.weights.get(name, 1.0) for name in readings},
         "failed_engines": failed,
-        "model_versions": {name: results[0].model_version for name, results in readings.items() if results},
+        "skipped_engines": dict(options.skipped_engines),
+        "model_versions": {name: _first(results).model_version for name, results in readings.items() if results},
     }
-    if options.mode == "char":
-        chars = {name: results[0] for name, results in readings.items() if isinstance(results[0], CharResult)}
-        voted = [results[0] for results in voting.values() if isinstance(results[0], CharResult)]
-        views = _engine_char_views(chars, options.top_k, failed)
-        return {**common, **_char_vote(voted, rule, options.top_k), "engines": views}
     boxes = (layout or {}).get("boxes") or [[0, 0, *(image_size or [0, 0])]]
-    texts = {name: [r for r in results if isinstance(r, TextResult)] for name, results in readings.items()}
-    voted_texts = {name: [r for r in results if isinstance(r, TextResult)] for name, results in voting.items()}
-    lines = [_vote_line(index, box, texts, voted_texts, rule) for index, box in enumerate(boxes)]
+    crops = 1 if options.mode == "char" else len(boxes)
+    decisions = cascade_decisions(voting, crops, options, {f["engine"] for f in failed})
+    if decisions is not None and rule.cascade is not None:
+        common["cascade"] = {
+            "first": list(stage.first),
+            "later": list(stage.later),
+            "accept_above": rule.cascade.accept_above,
+            "crops": crops,
+            "escalated": sum(1 for _, accepted in decisions if not accepted),
+        }
+    else:
+        common["cascade"] = None
+    if options.mode == "char":
+        return {**common, **_char_result(readings, voting, rule, options.top_k, failed, decisions)}
+    texts = {name: _of_type(results, TextResult) for name, results in readings.items()}
+    voted_texts = {name: _of_type(results, TextResult) for name, results in voting.items()}
+    lines = [
+        _vote_line(index, box, texts, voted_texts, _rule_for(rule, decisions, index), _line_cascade(decisions, index))
+        for index, box in enumerate(boxes)
+    ]
     result = {**common, **_join_lines(lines), "lines": lines, "engines": _engine_text_views(texts, failed)}
     if layout is not None:
         result["layout"] = {"engine": layout["engine"], "error": layout.get("error")}
     return result
 
 
-def voting_rule(options: JobOptions) -> KindVoting:
-    """How this job votes: its preset's voting for the job's kind, else the job's own weights and method.
+Decision = tuple[float, bool]
 
-    A request that names ``weights`` or ``method`` carries no per-kind votings (the API leaves them out),
-    so what the client asked for is what is used.
+
+def crop_readings(outputs: list[dict[str, Any]]) -> dict[str, dict[int, EngineResult]]:
+    """Each engine's results by crop index, from the recognition tasks' outputs (failures left out).
+
+    An engine that ran in two cascade stages is never the case (each runs in one), but outputs for the
+    same engine are merged all the same.
     """
-    kinds = {kind: KindVoting.from_dict(data) for kind, data in options.kinds.items()}
-    chosen = voting_for(kinds, job_kind(options.mode, options.content)) if kinds else None
-    if chosen is not None:
-        return chosen
-    return KindVoting(dict(options.weights), options.method, calibrations_from_dict(options.calibration))
+    readings: dict[str, dict[int, EngineResult]] = {}
+    for output in outputs:
+        if not output["ok"]:
+            continue
+        indexes = output.get("indexes") or range(len(output["results"]))
+        found = readings.setdefault(output["engine"], {})
+        for index, data in zip(indexes, output["results"], strict=True):
+            found[int(index)] = result_from_dict(data)
+    return readings
+
+
+def calibrated(readings: dict[str, dict[int, EngineResult]], rule: KindVoting) -> dict[str, dict[int, EngineResult]]:
+    """The readings with each engine's calibration of this voting applied."""
+    return {
+        name: {index: calibrate(r, rule.calibration.get(name)) for index, r in results.items()}
+        for name, results in readings.items()
+    }
+
+
+def cascade_decisions(
+    voting: dict[str, dict[int, EngineResult]], crops: int, options: JobOptions, failed: set[str]
+) -> list[Decision] | None:
+    """Per crop: the first stage's score and whether it answers the crop alone; None without a cascade.
+
+    A first-stage engine that failed sends every crop on: the threshold was fitted with all of them.
+    """
+    rule, stage = voting_rule(options), stages(options)
+    cascade = rule.cascade
+    if cascade is None or not stage.later:
+        return None
+    complete = not failed.intersection(stage.first)
+    decisions: list[Decision] = []
+    for index in range(crops):
+        results = [by_crop[index] for name, by_crop in voting.items() if name in stage.first and index in by_crop]
+        if options.mode == "char":
+            score = char_score(first_char_vote(_of_kind(results, CharResult), cascade, rule.method))
+        else:
+            score = text_score(first_text_vote(_of_kind(results, TextResult), cascade, rule.method))
+        decisions.append((score, complete and accepts(cascade, score)))
+    return decisions
+
+
+def _rule_for(rule: KindVoting, decisions: list[Decision] | None, index: int) -> KindVoting:
+    """The voting for one crop: the first stage's own weights when it answered the crop alone."""
+    if decisions is None or not decisions[index][1] or rule.cascade is None:
+        return rule
+    return replace(rule, weights=first_stage_weights(rule.cascade))
+
+
+def _line_cascade(decisions: list[Decision] | None, index: int) -> Decision | None:
+    return decisions[index] if decisions is not None else None
+
+
+def _first(results: dict[int, EngineResult]) -> EngineResult:
+    return results[min(results)]
+
+
+_T = TypeVar("_T", CharResult, TextResult)
+
+
+def _of_type(results: dict[int, EngineResult], kind: type[_T]) -> dict[int, _T]:
+    return {index: r for index, r in results.items() if isinstance(r, kind)}
+
+
+def _of_kind(results: list[EngineResult], kind: type[_T]) -> list[_T]:
+    return [r for r in results if isinstance(r, kind)]
+
+
+def _char_result(
+    readings: dict[str, dict[int, EngineResult]],
+    voting: dict[str, dict[int, EngineResult]],
+    rule: KindVoting,
+    top_k: int,
+    failed: list[dict[str, Any]],
+    decisions: list[Decision] | None,
+) -> dict[str, Any]:
+    chars = {name: r[0] for name, r in _typed(readings, CharResult).items()}
+    voted = [r[0] for r in _typed(voting, CharResult).values()]
+    views = _engine_char_views(chars, top_k, failed)
+    chosen = _rule_for(rule, decisions, 0)
+    if decisions is not None and decisions[0][1]:
+        voted = [r for r in voted if r.engine in chosen.weights]
+    cascade = _cascade_view(decisions[0], sorted(chars)) if decisions is not None else None
+    return {**_char_vote(voted, chosen, top_k), "engines": views, "char_cascade": cascade}
+
+
+def _typed(readings: dict[str, dict[int, EngineResult]], kind: type[_T]) -> dict[str, dict[int, _T]]:
+    return {name: typed for name, results in readings.items() if 0 in (typed := _of_type(results, kind))}
+
+
+def _cascade_view(decision: Decision, engines: list[str]) -> dict[str, Any]:
+    return {"score": decision[0], "accepted": decision[1], "engines": engines}
 
 
 def _mapped(calibration: Calibration | None, confidence: float) -> float:
@@ -98,13 +210,19 @@ def _char_vote(chars: list[CharResult], rule: KindVoting, top_k: int) -> dict[st
 def _vote_line(
     index: int,
     box: list[int],
-    texts: dict[str, list[TextResult]],
-    voted_texts: dict[str, list[TextResult]],
+    texts: dict[str, dict[int, TextResult]],
+    voted_texts: dict[str, dict[int, TextResult]],
     rule: KindVoting,
+    decision: Decision | None,
 ) -> dict[str, Any]:
-    hypotheses = {name: results[index] for name, results in texts.items() if index < len(results)}
-    calibrated = [results[index] for results in voted_texts.values() if index < len(results)]
-    vote = vote_text(calibrated, rule.weights, rule.method)
+    hypotheses = {name: results[index] for name, results in texts.items() if index in results}
+    ballots = [results[index] for results in voted_texts.values() if index in results]
+    if decision is not None and decision[1]:  # answered by the first stage: only its engines vote
+        hypotheses = {name: r for name, r in hypotheses.items() if name in rule.weights}
+        ballots = [r for r in ballots if r.engine in rule.weights]
+    if not ballots:
+        return _unread_line(box)
+    vote = vote_text(ballots, rule.weights, rule.method)
     # Engines that cannot change the vote (weight 0) do not count as disagreeing with it; a character the
     # calibrated preset gives less than even odds is in doubt whoever agrees with it.
     voters = [name for name in hypotheses if rule.weights.get(name, 1.0) > 0]
@@ -124,6 +242,28 @@ def _vote_line(
             name: {"text": r.text, "confidence": r.confidence, "char_confidences": list(r.char_confidences)}
             for name, r in hypotheses.items()
         },
+        "cascade": _cascade_view(decision, sorted(texts_of(texts, index))) if decision is not None else None,
+    }
+
+
+def texts_of(texts: dict[str, dict[int, TextResult]], index: int) -> list[str]:
+    """The engines that read crop ``index``."""
+    return [name for name, results in texts.items() if index in results]
+
+
+def _unread_line(box: list[int]) -> dict[str, Any]:
+    """A line no engine read (every engine that was to read it failed)."""
+    return {
+        "box": list(box),
+        "text": "",
+        "confidence": 0.0,
+        "agreement": 1.0,
+        "char_confidences": [],
+        "selected": None,
+        "disagreements": [],
+        "words": [],
+        "engines": {},
+        "cascade": None,
     }
 
 
@@ -177,9 +317,12 @@ def _engine_char_views(
     return {**views, **_failure_views(failed)}
 
 
-def _engine_text_views(texts: dict[str, list[TextResult]], failed: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _engine_text_views(
+    texts: dict[str, dict[int, TextResult]], failed: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
     views: dict[str, dict[str, Any]] = {}
-    for name, results in texts.items():
+    for name, by_crop in texts.items():
+        results = [by_crop[index] for index in sorted(by_crop)]
         read = [r for r in results if r.text]
         chars = sum(len(r.text) for r in read)
         views[name] = {

@@ -18,10 +18,11 @@ from engines.steps import apply_steps
 from workers.celery_app import celery_app
 from workers.metrics import record_job_failure, record_job_finished
 from workers.options import JobOptions
-from workers.pipeline import queue_recognition
-from workers.results import build_result
+from workers.pipeline import lookup_key, queue_later_stage, queue_recognition, start_recognition
+from workers.planning import voting_rule
+from workers.results import build_result, calibrated, cascade_decisions, crop_readings
 from workers.runtime import engine_pool, job_store
-from workers.store import content_key, crop_box, decode_png, pad_box
+from workers.store import JobStore, crop_box, decode_png, pad_box
 
 log = logging.getLogger(__name__)
 # A task delivered more often than this was redelivered after its worker process died each time.
@@ -42,10 +43,12 @@ def recognize(
     top_k: int,
     boxes: list[list[int]] | None = None,
     steps: list[str] | None = None,
+    indexes: list[int] | None = None,
 ) -> dict[str, Any]:
     """Run one engine on the job's image (or on each line box of it) and return its results as JSON.
 
     ``steps``: the optional preprocessing steps (:mod:`engines.steps`) the job's preset gives this engine.
+    ``indexes``: which of the job's crops ``boxes`` are (a cascade's later stage reads only some).
     """
     store = job_store()
     store.mark_running(job_id)
@@ -73,7 +76,19 @@ def recognize(
     except Exception as exc:
         log.exception("engine %s failed on job %s", engine_name, job_id)
         return engine_failure(engine_name, "failed", f"{type(exc).__name__}: {exc}")
-    return {"engine": engine_name, "ok": True, "results": [result.to_dict() for result in results]}
+    output = {"engine": engine_name, "ok": True, "results": [result.to_dict() for result in results]}
+    return {**output, "indexes": indexes} if indexes is not None else output
+
+
+@celery_app.task(name="ocr.start", ignore_result=True)
+def start(job_id: str) -> None:
+    """A new job's first step: queue its layout or recognition (the API only sends this one message)."""
+    store = job_store()
+    job = store.get_job(job_id)
+    if job is None:
+        log.warning("job %s expired before it started", job_id)
+        return
+    start_recognition(celery_app, job_id, job["image_sha256"], JobOptions.from_dict(job["options"]))
 
 
 @celery_app.task(name="ocr.detect_lines", ignore_result=True)
@@ -111,15 +126,45 @@ def find_lines(image: Any, layout_engine: str) -> dict[str, Any]:
     return {"engine": layout_engine, "boxes": boxes, "error": error}
 
 
+@celery_app.task(name="ocr.escalate", ignore_result=True)
+def escalate(outputs: list[dict[str, Any]], job_id: str) -> None:
+    """After a cascade's first stage: send the crops it was unsure of to the later engines, or finish."""
+    store = job_store()
+    job = store.get_job(job_id)
+    if job is None:
+        log.warning("job %s expired before its cascade could go on", job_id)
+        return
+    options = JobOptions.from_dict(job["options"])
+    boxes = (job.get("layout") or {}).get("boxes")
+    crops = 1 if options.mode == "char" or not boxes else len(boxes)
+    failed = {o["engine"] for o in outputs if not o["ok"]}
+    voting = calibrated(crop_readings(outputs), voting_rule(options))
+    decisions = cascade_decisions(voting, crops, options, failed) or []
+    doubtful = [index for index, (_, accepted) in enumerate(decisions) if not accepted]
+    if not doubtful:
+        _finish(outputs, job_id, job, options)
+        return
+    if options.mode == "page" and boxes:
+        later_boxes, indexes = [boxes[index] for index in doubtful], doubtful
+        queue_later_stage(celery_app, job_id, job["image_sha256"], options, later_boxes, indexes, outputs)
+    else:
+        queue_later_stage(celery_app, job_id, job["image_sha256"], options, None, None, outputs)
+
+
 @celery_app.task(name="ocr.combine", ignore_result=True)
-def combine(outputs: list[dict[str, Any]], job_id: str) -> None:
-    """Vote over the engines' outputs, store the result on the job and in the cache."""
+def combine(outputs: list[dict[str, Any]], job_id: str, earlier: list[dict[str, Any]] | None = None) -> None:
+    """Vote over the engines' outputs (and a cascade's ``earlier`` stage), store the result on the job
+    and in the cache."""
     store = job_store()
     job = store.get_job(job_id)
     if job is None:
         log.warning("job %s expired before it could be combined", job_id)
         return
-    options = JobOptions.from_dict(job["options"])
+    _finish([*(earlier or []), *outputs], job_id, job, JobOptions.from_dict(job["options"]))
+
+
+def _finish(outputs: list[dict[str, Any]], job_id: str, job: dict[str, Any], options: JobOptions) -> None:
+    store = job_store()
     result = build_result(outputs, options, job.get("layout"), job["image_size"])
     if result is None:
         failures = "; ".join(f"{o['engine']}: {o['error']['message']}" for o in outputs)
@@ -132,8 +177,16 @@ def combine(outputs: list[dict[str, Any]], job_id: str) -> None:
     # Only complete results are reused: a transient engine failure must not be served again.
     layout_failed = bool((job.get("layout") or {}).get("error"))
     if job.get("cacheable", True) and not result["failed_engines"] and not layout_failed:
-        key = content_key(job["image_sha256"], options.cache_material(), result["model_versions"])
-        store.put_cached(key, result)
+        key = lookup_key(store, job["image_sha256"], options)
+        # The key names every engine's current version, including engines a cascade did not need;
+        # a result read by another version than the key names is not stored under it.
+        if key is not None and _versions_current(store, result["model_versions"]):
+            store.put_cached(key, result)
+
+
+def _versions_current(store: JobStore, versions: dict[str, str]) -> bool:
+    info = store.engine_info(list(versions))
+    return all((info.get(name) or {}).get("model_version") == version for name, version in versions.items())
 
 
 @celery_app.task(name="ocr.job_failed", ignore_result=True)
