@@ -18,9 +18,16 @@ jobs_bp = APIBlueprint("jobs", __name__, url_prefix="/v1", tag="Jobs")
 PUBLIC_JOB_FIELDS = ("id", "status", "created_at", "started_at", "finished_at", "cached", "options", "result", "error")
 
 
+# Internal to the workers: the fitted preset's calibration maps that travel with the job.
+PRIVATE_OPTIONS = ("kinds", "calibration")
+
+
 def public_job(job: dict[str, Any]) -> dict[str, Any]:
     """The fields of a job record that users see."""
-    return {name: job.get(name) for name in PUBLIC_JOB_FIELDS}
+    public = {name: job.get(name) for name in PUBLIC_JOB_FIELDS}
+    if isinstance(public["options"], dict):
+        public["options"] = {k: v for k, v in public["options"].items() if k not in PRIVATE_OPTIONS}
+    return public
 
 
 @jobs_bp.post("/jobs")

@@ -16,6 +16,7 @@ from config.settings import Settings
 from engines.preprocess import crop_to_ink, dark_ink_on_light, ink_runs, stretch_contrast, text_bands
 from ensemble import InvalidPresets, UnknownPreset, resolve_weights
 from ensemble.fitted import FittedPreset
+from ensemble.kinds import FALLBACK, Kind, job_kind
 from workers.options import JobOptions, Mode
 from workers.pipeline import StoredImage, new_job_id, start_job
 from workers.planning import without_silent_engines
@@ -63,7 +64,7 @@ class Service:
             top_k=raw.get("top_k") or self.settings.top_k,
             layout_engine=self.layout_engine() if mode == "page" else None,
             calibration={name: cal.to_dict() for name, cal in fitted.calibration.items()} if fitted else {},
-            kinds=_kind_votings(fitted, raw),
+            kinds=_kind_voting(fitted, raw, job_kind(mode, raw.get("content"))),
             content=raw.get("content"),
             cascade=raw.get("cascade", True),
         )
@@ -109,11 +110,18 @@ class Service:
             raise
 
 
-def _kind_votings(fitted: FittedPreset | None, raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """A fitted preset's per-kind votings, unless the request chose its own weights or method."""
+def _kind_voting(fitted: FittedPreset | None, raw: dict[str, Any], kind: Kind) -> dict[str, dict[str, Any]]:
+    """The fitted preset's voting for the job's kind (under the kind it came from, following the
+    fallbacks), unless the request chose its own weights or method. Only this one travels with the job:
+    the others cannot change its result, and every job record would carry them."""
     if fitted is None or raw.get("weights") or raw.get("method"):
         return {}
-    return {kind: voting.to_dict() for kind, voting in fitted.kinds.items()}
+    current: Kind | None = kind
+    while current is not None:
+        if current in fitted.kinds:
+            return {current: fitted.kinds[current].to_dict()}
+        current = FALLBACK[current]
+    return {}
 
 
 def decide_mode(image: ValidatedImage, requested: str) -> Mode:

@@ -69,10 +69,9 @@ def start_job(
     record_submission(options.mode, looked_up=use_cache, hit=cached is not None)
     if cached is not None:
         done = {"status": "succeeded", "cached": True, "result": cached, "finished_at": now_iso()}
-        store.create_job(job_id, {**record, **done})
-        return _required(store.get_job(job_id))
+        return store.create_job(job_id, {**record, **done})
     store.put_image(image.sha256, image.png)
-    store.create_job(job_id, record)
+    created = store.create_job(job_id, record)
     try:
         _queue_first_step(celery_app, job_id, image, options)
     except Exception:
@@ -80,7 +79,7 @@ def start_job(
         with contextlib.suppress(Exception):
             store.fail_job(job_id, "not_queued", "the job could not be queued; retry the request")
         raise
-    return _required(store.get_job(job_id))
+    return created
 
 
 def _queue_first_step(celery_app: Celery, job_id: str, image: StoredImage, options: JobOptions) -> None:
@@ -144,9 +143,3 @@ def _recognize(
 
 def _failed(celery_app: Celery, job_id: str) -> Signature:
     return celery_app.signature("ocr.job_failed", kwargs={"job_id": job_id}).set(queue=COMBINE_QUEUE)
-
-
-def _required(job: dict[str, Any] | None) -> dict[str, Any]:
-    if job is None:
-        raise RuntimeError("the job record vanished right after it was written")
-    return job

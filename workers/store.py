@@ -109,9 +109,11 @@ class JobStore:
         return bytes(value) if value is not None else None
 
     # Jobs
-    def create_job(self, job_id: str, fields: dict[str, Any]) -> None:
-        """Write a new job record (fields are JSON-encoded)."""
-        self._write_job(job_id, {"id": job_id, "created_at": now_iso(), **fields})
+    def create_job(self, job_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Write a new job record (fields are JSON-encoded) and return it as :meth:`get_job` would."""
+        record = {"id": job_id, "created_at": now_iso(), **fields}
+        self._write_job(job_id, record)
+        return record
 
     def mark_running(self, job_id: str) -> None:
         """Move a queued job to running (a no-op for jobs already further along)."""
