@@ -85,7 +85,7 @@ class Service:
         use_cache = self.settings.cache_enabled and raw.get("cache", True)
         if idempotency_key:
             return self._submit_once(idempotency_key, stored, options, use_cache)
-        return start_job(self.celery, self.store, stored, options, use_cache)
+        return start_job(self.celery, self.store, stored, options, use_cache, None, self.settings.engine_info_max_age_s)
 
     def _submit_once(self, key: str, image: StoredImage, options: JobOptions, use_cache: bool) -> dict[str, Any]:
         job_id = new_job_id()
@@ -102,7 +102,9 @@ class Service:
                     return job
                 time.sleep(0.01)
         try:
-            return start_job(self.celery, self.store, image, options, use_cache, job_id)
+            return start_job(
+                self.celery, self.store, image, options, use_cache, job_id, self.settings.engine_info_max_age_s
+            )
         except Exception:
             # Let a retry with the same key start afresh instead of finding a job that never ran.
             with contextlib.suppress(Exception):

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     result_ttl_s: int = Field(24 * 3600, ge=1)
     cache_enabled: bool = True
     sync_timeout_s: float = Field(60.0, gt=0)
+    # How old the API's copy of the engines' model versions (part of every cache key) may be; 0: read
+    # Redis on every request. A restarted worker's new model is seen within this time.
+    engine_info_max_age_s: float = Field(1.0, ge=0)
     worker_stale_after_s: float = Field(10.0, gt=0)
 
     # Monitoring: each Celery worker serves /metrics from its main process (port 0: off)

@@ -33,9 +33,12 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
-def lookup_key(store: JobStore, image_sha256: str, options: JobOptions) -> str | None:
-    """The content key for the engines' current model versions, or None if any is unknown."""
-    info = store.engine_info(list(options.engines))
+def lookup_key(store: JobStore, image_sha256: str, options: JobOptions, info_max_age_s: float = 0.0) -> str | None:
+    """The content key for the engines' current model versions, or None if any is unknown.
+
+    ``info_max_age_s``: how old this process's copy of the engines' versions may be (0: read Redis).
+    """
+    info = store.engine_info(list(options.engines), info_max_age_s)
     versions: dict[str, str] = {}
     for name in options.engines:
         engine = info.get(name)
@@ -52,6 +55,7 @@ def start_job(
     options: JobOptions,
     use_cache: bool,
     job_id: str | None = None,
+    info_max_age_s: float = 0.0,
 ) -> dict[str, Any]:
     """Create a job and return its record; a cache hit finishes it at once without any engine."""
     job_id = job_id or new_job_id()
@@ -64,7 +68,7 @@ def start_job(
         "cacheable": use_cache,
         "cached": False,
     }
-    key = lookup_key(store, image.sha256, options) if use_cache else None
+    key = lookup_key(store, image.sha256, options, info_max_age_s) if use_cache else None
     cached = store.get_cached(key) if key else None
     record_submission(options.mode, looked_up=use_cache, hit=cached is not None)
     if cached is not None:

@@ -15,7 +15,7 @@ import hashlib
 import io
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,6 +82,9 @@ class JobStore:
     client: redis.Redis
     image_ttl_s: int
     result_ttl_s: int
+    _engine_info_copy: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def from_url(cls, url: str, image_ttl_s: int, result_ttl_s: int) -> JobStore:
@@ -204,10 +207,22 @@ class JobStore:
         """Record an engine's model version and availability as seen by a worker process."""
         self.client.set(f"{PREFIX}engine:{name}", json.dumps(info), ex=self.result_ttl_s)
 
-    def engine_info(self, names: list[str]) -> dict[str, dict[str, Any] | None]:
-        """What workers last published about each engine (None where nothing was published)."""
+    def engine_info(self, names: list[str], max_age_s: float = 0.0) -> dict[str, dict[str, Any] | None]:
+        """What workers last published about each engine (None where nothing was published).
+
+        ``max_age_s`` > 0 may answer from this process's copy read at most that long ago: the API's
+        submit path asks on every request, and versions change only when workers restart.
+        """
+        key = tuple(names)
+        if max_age_s > 0:
+            read_at, info = self._engine_info_copy.get(key, (0.0, {}))
+            if time.monotonic() - read_at <= max_age_s:
+                return info
         values = self.client.mget([f"{PREFIX}engine:{name}" for name in names]) if names else []
-        return {name: (json.loads(v) if v else None) for name, v in zip(names, values, strict=True)}
+        found = {name: (json.loads(v) if v else None) for name, v in zip(names, values, strict=True)}
+        if max_age_s > 0:
+            self._engine_info_copy[key] = (time.monotonic(), found)
+        return found
 
     def publish_worker(self, hostname: str, queues: list[str], ttl_s: float) -> None:
         """Announce a live worker and its queues until ``ttl_s`` passes without a refresh."""
