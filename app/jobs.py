@@ -77,18 +77,20 @@ def predict_text() -> dict[str, Any]:
 @jobs_bp.output(BatchOut)
 @jobs_bp.doc(summary="Recognise several images and wait for all answers", responses=[400, 413, 415, 422, 504])
 def batch_predict() -> dict[str, Any]:
-    """Run every image as its own job (in parallel on the workers); one bad image fails only its item."""
+    """Run every image as its own job; the jobs run as one group (each engine reads all their images in one
+    call); one bad image fails only its item."""
     svc = service()
     request.max_content_length = svc.settings.max_upload_bytes * svc.settings.max_batch_images * 2
     images, options = read_batch()
     if len(images) > svc.settings.max_batch_images:
         raise ApiError(413, "too_many_images", f"{len(images)} images; the limit is {svc.settings.max_batch_images}")
     items: list[dict[str, Any]] = []
-    for index, data in enumerate(images):
-        try:
-            items.append({"index": index, "job": svc.submit(data, options)})
-        except ApiError as exc:
-            items.append({"index": index, "job": None, "error": {"code": exc.code, "message": exc.message}})
+    for index, submitted in enumerate(svc.submit_many(images, options)):
+        if isinstance(submitted, ApiError):
+            error = {"code": submitted.code, "message": submitted.message}
+            items.append({"index": index, "job": None, "error": error})
+        else:
+            items.append({"index": index, "job": submitted})
     # One deadline for the whole batch: items still unfinished then are returned with their status.
     deadline = time.monotonic() + svc.settings.sync_timeout_s
     return {"results": [_batch_item(item, deadline) for item in items]}

@@ -18,7 +18,7 @@ from ensemble import InvalidPresets, UnknownPreset, resolve_weights
 from ensemble.fitted import FittedPreset
 from ensemble.kinds import FALLBACK, Kind, job_kind
 from workers.options import JobOptions, Mode
-from workers.pipeline import StoredImage, new_job_id, start_job
+from workers.pipeline import StoredImage, new_job_id, queue_together, start_job
 from workers.planning import without_silent_engines
 from workers.store import IdempotencyConflict, JobStore, content_key
 
@@ -86,6 +86,31 @@ class Service:
         if idempotency_key:
             return self._submit_once(idempotency_key, stored, options, use_cache)
         return start_job(self.celery, self.store, stored, options, use_cache, None, self.settings.engine_info_max_age_s)
+
+    def submit_many(self, images: list[bytes], raw: dict[str, Any]) -> list[dict[str, Any] | ApiError]:
+        """Validate and start every image as its own job, all run as one group (one engine call per engine
+        for the group's crops); an image that fails validation is its ApiError in the list, alone."""
+        use_cache = self.settings.cache_enabled and raw.get("cache", True)
+        items: list[dict[str, Any] | ApiError] = []
+        for data in images:
+            try:
+                image = self.validate(data)
+                options = self.resolve_options(raw, image)
+            except ApiError as exc:
+                items.append(exc)
+                continue
+            stored = StoredImage(image.sha256, image.png, image.width, image.height)
+            max_age = self.settings.engine_info_max_age_s
+            items.append(start_job(self.celery, self.store, stored, options, use_cache, None, max_age, defer=True))
+        waiting = [item for item in items if isinstance(item, dict) and item["status"] == "queued"]
+        try:
+            queue_together(self.celery, waiting)
+        except Exception:
+            for job in waiting:  # the broker refused them: failed, not queued forever
+                with contextlib.suppress(Exception):
+                    self.store.fail_job(job["id"], "not_queued", "the job could not be queued; retry the request")
+            raise
+        return items
 
     def _submit_once(self, key: str, image: StoredImage, options: JobOptions, use_cache: bool) -> dict[str, Any]:
         job_id = new_job_id()

@@ -215,7 +215,7 @@ def main() -> None:
     args = parser.parse_args()
     with requests.Session() as http:
         engines = sorted(http.get(f"{args.url}/status", timeout=10).json()["engines"])
-        page_rows = bench_pages(http, args.url, args.pages, engines)
+        page_rows = bench_pages(http, args.url, args.pages, engines) if args.pages else []
         print("\n".join(page_rows))
         char_rows = bench_chars(http, args.url, args.chars, engines)
         print("\n".join(char_rows))

@@ -17,7 +17,7 @@ COMBINE_QUEUE = "combine"
 
 def create_celery(settings: Settings) -> Celery:
     """Build the Celery app with the reliability settings the job contract depends on."""
-    app = Celery("ocr", include=["workers.tasks", "workers.presence", "workers.worker_metrics"])
+    app = Celery("ocr", include=["workers.tasks", "workers.group_tasks", "workers.presence", "workers.worker_metrics"])
     queues = [Queue(queue_for(name)) for name in settings.engines] + [Queue(COMBINE_QUEUE)]
     transport_options = {
         "visibility_timeout": settings.visibility_timeout_s,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -56,8 +57,12 @@ def start_job(
     use_cache: bool,
     job_id: str | None = None,
     info_max_age_s: float = 0.0,
+    defer: bool = False,
 ) -> dict[str, Any]:
-    """Create a job and return its record; a cache hit finishes it at once without any engine."""
+    """Create a job and return its record; a cache hit finishes it at once without any engine.
+
+    ``defer``: write the queued job but send nothing; the caller starts it with others (:func:`queue_together`).
+    """
     job_id = job_id or new_job_id()
     record = {
         "status": "queued",
@@ -76,6 +81,8 @@ def start_job(
         return store.create_job(job_id, {**record, **done})
     store.put_image(image.sha256, image.png)
     created = store.create_job(job_id, record)
+    if defer:
+        return created
     try:
         _queue_first_step(celery_app, job_id, image, options)
     except Exception:
@@ -129,6 +136,45 @@ def queue_later_stage(
     header = [_recognize(celery_app, job_id, name, image_sha256, options, boxes, indexes) for name in later]
     callback = celery_app.signature("ocr.combine", kwargs={"job_id": job_id, "earlier": earlier})
     chord(header)(callback.set(queue=COMBINE_QUEUE).on_error(_failed(celery_app, job_id)))
+
+
+def queue_group_recognition(
+    celery_app: Celery,
+    job_ids: list[str],
+    images: list[str],
+    options: JobOptions,
+    earlier: dict[str, list[dict[str, Any]]] | None,
+) -> None:
+    """Send a group's chord: each engine of the stage reads every job's image in one task.
+
+    ``earlier`` (job -> outputs) marks the cascade's later stage; without it, the first stage (or the only one).
+    """
+    stage = stages(options)
+    names = stage.later if earlier is not None else stage.first
+    header = [
+        celery_app.signature(
+            "ocr.recognize_group",
+            args=(job_ids, name, images, options.mode, options.top_k, voting_rule(options).preprocess.get(name)),
+        ).set(queue=queue_for(name))
+        for name in names
+    ]
+    if earlier is None and stage.later:
+        callback = celery_app.signature("ocr.escalate_group", kwargs={"job_ids": job_ids})
+    else:
+        callback = celery_app.signature("ocr.combine_group", kwargs={"job_ids": job_ids, "earlier": earlier})
+    failed = celery_app.signature("ocr.group_failed", kwargs={"job_ids": job_ids}).set(queue=COMBINE_QUEUE)
+    chord(header)(callback.set(queue=COMBINE_QUEUE).on_error(failed))
+
+
+def queue_together(celery_app: Celery, jobs: list[dict[str, Any]]) -> None:
+    """Start jobs created with ``defer=True`` (their records) in groups of identical options: one message
+    per group, and a worker forms the group's chord."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for job in jobs:
+        groups.setdefault(json.dumps(job["options"], sort_keys=True), []).append(job)
+    for members in groups.values():
+        args = ([job["id"] for job in members], [job["image_sha256"] for job in members], members[0]["options"])
+        celery_app.send_task("ocr.start_group", args=args, queue=COMBINE_QUEUE, ignore_result=True)
 
 
 def _recognize(

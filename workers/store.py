@@ -124,6 +124,19 @@ class JobStore:
         if self.client.hget(key, "status") == b'"queued"':
             self.client.hset(key, mapping={"status": '"running"', "started_at": json.dumps(now_iso())})
 
+    def mark_all_running(self, job_ids: list[str]) -> None:
+        """:meth:`mark_running` for many jobs in two round trips."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hget(self._job_key(job_id), "status")
+            statuses = pipe.execute()
+        started = {"status": '"running"', "started_at": json.dumps(now_iso())}
+        with self.client.pipeline(transaction=False) as pipe:
+            for job_id, status in zip(job_ids, statuses, strict=True):
+                if status == b'"queued"':
+                    pipe.hset(self._job_key(job_id), mapping=started)
+            pipe.execute()
+
     def finish_job(self, job_id: str, result: dict[str, Any]) -> None:
         """Record a successful result."""
         self._write_job(job_id, {"status": "succeeded", "finished_at": now_iso(), "result": result})

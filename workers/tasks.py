@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
+from config.settings import get_settings
 from engines.base import EngineError
 from engines.layout import reading_order
 from engines.steps import apply_steps
@@ -60,13 +62,26 @@ def recognize(
     png = store.get_image(image_sha256)
     if png is None:
         return engine_failure(engine_name, "image_expired", "the stored image expired before this engine ran")
+
+    def crops() -> list[Any]:
+        image = decode_png(png)
+        return [image] if boxes is None else [crop_box(image, box) for box in boxes]
+
+    output = run_engine(engine_name, crops, mode, top_k, steps, job_id)
+    return {**output, "indexes": indexes} if indexes is not None and output["ok"] else output
+
+
+def run_engine(
+    engine_name: str, crops: Callable[[], list[Any]], mode: str, top_k: int, steps: list[str] | None, where: str
+) -> dict[str, Any]:
+    """One engine call on the crops ``crops()`` makes, as a recognition task's output: the results, or a
+    failure entry for whatever went wrong (a time limit, an engine error, anything else)."""
     try:
         engine = engine_pool().get(engine_name)
-        image = decode_png(png)
-        crops = [image] if boxes is None else [crop_box(image, box) for box in boxes]
+        images = crops()
         if steps:
-            crops = [apply_steps(crop, steps) for crop in crops]
-        results = engine.recognize(crops, "char" if mode == "char" else "text", top_k)
+            images = [apply_steps(crop, steps) for crop in images]
+        results = engine.recognize(images, "char" if mode == "char" else "text", top_k)
     except EngineError as exc:
         if isinstance(exc.__cause__, SoftTimeLimitExceeded):  # an adapter wrapped the time limit
             return engine_failure(engine_name, "timeout", "the engine ran past its time limit")
@@ -74,10 +89,9 @@ def recognize(
     except SoftTimeLimitExceeded:
         return engine_failure(engine_name, "timeout", "the engine ran past its time limit")
     except Exception as exc:
-        log.exception("engine %s failed on job %s", engine_name, job_id)
+        log.exception("engine %s failed on %s", engine_name, where)
         return engine_failure(engine_name, "failed", f"{type(exc).__name__}: {exc}")
-    output = {"engine": engine_name, "ok": True, "results": [result.to_dict() for result in results]}
-    return {**output, "indexes": indexes} if indexes is not None else output
+    return {"engine": engine_name, "ok": True, "results": [result.to_dict() for result in results]}
 
 
 @celery_app.task(name="ocr.start", ignore_result=True)
@@ -136,19 +150,24 @@ def escalate(outputs: list[dict[str, Any]], job_id: str) -> None:
         return
     options = JobOptions.from_dict(job["options"])
     boxes = (job.get("layout") or {}).get("boxes")
-    crops = 1 if options.mode == "char" or not boxes else len(boxes)
-    failed = {o["engine"] for o in outputs if not o["ok"]}
-    voting = calibrated(crop_readings(outputs), voting_rule(options))
-    decisions = cascade_decisions(voting, crops, options, failed) or []
-    doubtful = [index for index, (_, accepted) in enumerate(decisions) if not accepted]
+    doubtful = doubtful_crops(outputs, options, boxes)
     if not doubtful:
-        _finish(outputs, job_id, job, options)
+        finish(outputs, job_id, job, options)
         return
     if options.mode == "page" and boxes:
         later_boxes, indexes = [boxes[index] for index in doubtful], doubtful
         queue_later_stage(celery_app, job_id, job["image_sha256"], options, later_boxes, indexes, outputs)
     else:
         queue_later_stage(celery_app, job_id, job["image_sha256"], options, None, None, outputs)
+
+
+def doubtful_crops(outputs: list[dict[str, Any]], options: JobOptions, boxes: list[list[int]] | None) -> list[int]:
+    """The crops a cascade's first stage (``outputs``) was unsure of, which the later engines must read."""
+    crops = 1 if options.mode == "char" or not boxes else len(boxes)
+    failed = {o["engine"] for o in outputs if not o["ok"]}
+    voting = calibrated(crop_readings(outputs), voting_rule(options))
+    decisions = cascade_decisions(voting, crops, options, failed) or []
+    return [index for index, (_, accepted) in enumerate(decisions) if not accepted]
 
 
 @celery_app.task(name="ocr.combine", ignore_result=True)
@@ -160,10 +179,11 @@ def combine(outputs: list[dict[str, Any]], job_id: str, earlier: list[dict[str, 
     if job is None:
         log.warning("job %s expired before it could be combined", job_id)
         return
-    _finish([*(earlier or []), *outputs], job_id, job, JobOptions.from_dict(job["options"]))
+    finish([*(earlier or []), *outputs], job_id, job, JobOptions.from_dict(job["options"]))
 
 
-def _finish(outputs: list[dict[str, Any]], job_id: str, job: dict[str, Any], options: JobOptions) -> None:
+def finish(outputs: list[dict[str, Any]], job_id: str, job: dict[str, Any], options: JobOptions) -> None:
+    """Vote over a job's outputs and store the result (or the failure when no engine answered)."""
     store = job_store()
     result = build_result(outputs, options, job.get("layout"), job["image_size"])
     if result is None:
@@ -177,7 +197,7 @@ def _finish(outputs: list[dict[str, Any]], job_id: str, job: dict[str, Any], opt
     # Only complete results are reused: a transient engine failure must not be served again.
     layout_failed = bool((job.get("layout") or {}).get("error"))
     if job.get("cacheable", True) and not result["failed_engines"] and not layout_failed:
-        key = lookup_key(store, job["image_sha256"], options)
+        key = lookup_key(store, job["image_sha256"], options, get_settings().engine_info_max_age_s)
         # The key names every engine's current version, including engines a cascade did not need;
         # a result read by another version than the key names is not stored under it.
         if key is not None and _versions_current(store, result["model_versions"]):
@@ -185,7 +205,7 @@ def _finish(outputs: list[dict[str, Any]], job_id: str, job: dict[str, Any], opt
 
 
 def _versions_current(store: JobStore, versions: dict[str, str]) -> bool:
-    info = store.engine_info(list(versions))
+    info = store.engine_info(list(versions), get_settings().engine_info_max_age_s)
     return all((info.get(name) or {}).get("model_version") == version for name, version in versions.items())
 
 

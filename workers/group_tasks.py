@@ -1,0 +1,114 @@
+"""Jobs submitted together (``/v1/batch_predict``) run as one group: each engine reads every job's image in
+one task and one engine call, and the group is voted job by job.
+
+A job of a group gets the same result as alone: the same engines read the same crops (our engines read
+a batch as they read each crop alone), and the same :func:`~workers.tasks.finish` votes and stores it.
+What changes is the cost: one task per engine for the whole group instead of one per job, one batched
+engine call, and one voting task. Page jobs never group (each needs its own line detection first).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from workers.celery_app import celery_app
+from workers.options import JobOptions
+from workers.pipeline import queue_group_recognition, start_recognition
+from workers.runtime import job_store
+from workers.store import decode_png
+from workers.tasks import MAX_DELIVERIES, doubtful_crops, engine_failure, finish, run_engine
+
+log = logging.getLogger(__name__)
+
+
+@celery_app.task(name="ocr.start_group", ignore_result=True)
+def start_group(job_ids: list[str], images: list[str], options: dict[str, Any]) -> None:
+    """Queue jobs submitted together with the same options: one group chord; page jobs one by one."""
+    resolved = JobOptions.from_dict(options)
+    if resolved.mode == "page":
+        for job_id, image in zip(job_ids, images, strict=True):
+            start_recognition(celery_app, job_id, image, resolved)
+        return
+    queue_group_recognition(celery_app, job_ids, images, resolved, None)
+
+
+@celery_app.task(name="ocr.recognize_group")
+def recognize_group(
+    job_ids: list[str], engine_name: str, images: list[str], mode: str, top_k: int, steps: list[str] | None = None
+) -> dict[str, Any]:
+    """Run one engine once on every job's image; returns ``{"engine", "jobs": {job_id: output}}`` where each
+    output is what :func:`workers.tasks.recognize` returns for that job alone."""
+    store = job_store()
+    store.mark_all_running(job_ids)
+    deliveries = store.count_delivery(f"group-{job_ids[0]}", engine_name)
+    if deliveries > MAX_DELIVERIES:
+        message = f"the engine's process died {deliveries - 1} times on this group of jobs"
+        return _everyone(job_ids, engine_failure(engine_name, "crashed", message))
+    pngs = {job_id: store.get_image(sha) for job_id, sha in zip(job_ids, images, strict=True)}
+    expired = engine_failure(engine_name, "image_expired", "the stored image expired before this engine ran")
+    present = [job_id for job_id in job_ids if pngs[job_id] is not None]
+    outputs = {job_id: expired for job_id in job_ids if pngs[job_id] is None}
+    if present:
+        read = run_engine(
+            engine_name, lambda: [decode_png(pngs[job_id] or b"") for job_id in present], mode, top_k, steps, "a group"
+        )
+        for index, job_id in enumerate(present):
+            outputs[job_id] = {**read, "results": [read["results"][index]]} if read["ok"] else read
+    return {"engine": engine_name, "jobs": outputs}
+
+
+@celery_app.task(name="ocr.escalate_group", ignore_result=True)
+def escalate_group(outputs: list[dict[str, Any]], job_ids: list[str]) -> None:
+    """After a group's cascade first stage: finish the jobs it was sure of; send the rest on, as a group."""
+    store = job_store()
+    doubtful: list[tuple[str, dict[str, Any]]] = []
+    earlier: dict[str, list[dict[str, Any]]] = {}
+    for job_id in job_ids:
+        job = store.get_job(job_id)
+        if job is None:
+            continue
+        mine = _of_job(outputs, job_id)
+        options = JobOptions.from_dict(job["options"])
+        if doubtful_crops(mine, options, None):
+            doubtful.append((job_id, job))
+            earlier[job_id] = mine
+        else:
+            finish(mine, job_id, job, options)
+    if doubtful:
+        options = JobOptions.from_dict(doubtful[0][1]["options"])
+        ids, images = [job_id for job_id, _ in doubtful], [job["image_sha256"] for _, job in doubtful]
+        queue_group_recognition(celery_app, ids, images, options, earlier)
+
+
+@celery_app.task(name="ocr.combine_group", ignore_result=True)
+def combine_group(
+    outputs: list[dict[str, Any]], job_ids: list[str], earlier: dict[str, list[dict[str, Any]]] | None = None
+) -> None:
+    """Vote and store every job of a group (with a cascade's ``earlier`` outputs per job)."""
+    store = job_store()
+    for job_id in job_ids:
+        job = store.get_job(job_id)
+        if job is None:
+            log.warning("job %s expired before it could be combined", job_id)
+            continue
+        mine = [*(earlier or {}).get(job_id, []), *_of_job(outputs, job_id)]
+        finish(mine, job_id, job, JobOptions.from_dict(job["options"]))
+
+
+@celery_app.task(name="ocr.group_failed", ignore_result=True)
+def group_failed(request: Any, exc: BaseException, traceback: Any, job_ids: list[str]) -> None:
+    """Chord error callback of a group: record every unfinished job as failed."""
+    store = job_store()
+    for job_id in job_ids:
+        job = store.get_job(job_id)
+        if job is not None and job["status"] in ("queued", "running"):
+            store.fail_job(job_id, "internal_error", f"the job could not be completed: {exc}")
+
+
+def _of_job(outputs: list[dict[str, Any]], job_id: str) -> list[dict[str, Any]]:
+    return [output["jobs"][job_id] for output in outputs if job_id in output["jobs"]]
+
+
+def _everyone(job_ids: list[str], output: dict[str, Any]) -> dict[str, Any]:
+    return {"engine": output["engine"], "jobs": dict.fromkeys(job_ids, output)}
