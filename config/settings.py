@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # How old the API's copy of the engines' model versions (part of every cache key) may be; 0: read
     # Redis on every request. A restarted worker's new model is seen within this time.
     engine_info_max_age_s: float = Field(1.0, ge=0)
+    # A worker starting a job takes up to this many jobs waiting to start with it and runs those with
+    # the same options as one group (one engine call per engine); 1 starts every job alone.
+    group_max_jobs: int = Field(64, ge=1)
     worker_stale_after_s: float = Field(10.0, gt=0)
 
     # Monitoring: each Celery worker serves /metrics from its main process (port 0: off)

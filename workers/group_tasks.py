@@ -1,5 +1,6 @@
-"""Jobs submitted together (``/v1/batch_predict``) run as one group: each engine reads every job's image in
-one task and one engine call, and the group is voted job by job.
+"""Jobs waiting to start together run as one group: each engine reads every job's image in one task and one
+engine call, and the group is voted job by job. Jobs wait together when they arrive while the voting
+worker is busy (concurrent clients) or are sent together (``/v1/batch_predict``).
 
 A job of a group gets the same result as alone: the same engines read the same crops (our engines read
 a batch as they read each crop alone), and the same :func:`~workers.tasks.finish` votes and stores it.
@@ -9,28 +10,76 @@ engine call, and one voting task. Page jobs never group (each needs its own line
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
+from celery import Task
+
+from config.settings import get_settings
 from workers.celery_app import celery_app
 from workers.options import JobOptions
 from workers.pipeline import queue_group_recognition, start_recognition
 from workers.runtime import job_store
-from workers.store import decode_png
+from workers.store import JobStore, decode_png
 from workers.tasks import MAX_DELIVERIES, doubtful_crops, engine_failure, finish, run_engine
 
 log = logging.getLogger(__name__)
+# How long a worker's claim to start a job holds before another may start it (it takes milliseconds).
+CLAIM_TTL_S = 30
+
+
+@celery_app.task(name="ocr.start", ignore_result=True, bind=True, max_retries=None)
+def start(self: Task, job_id: str) -> None:
+    """A new job's first step, which also starts the jobs waiting with it (up to ``OCR_GROUP_MAX_JOBS``).
+
+    Jobs with identical options run as one group; a job alone, or a page job, runs by itself. Each job is
+    claimed first (one worker starts it) and marked started once its tasks are queued. A job claimed by
+    another worker is checked again after the claim's lifetime: if that worker died before queueing it,
+    the claim has lapsed and this message starts it, so no job is lost.
+    """
+    store = job_store()
+    limit = get_settings().group_max_jobs
+    ids = list(dict.fromkeys([job_id, *store.take_waiting(limit - 1)]))
+    fresh = store.claim_starts(ids, CLAIM_TTL_S)
+    if job_id not in fresh and store.start_state(job_id) == "claimed":
+        _start_claimed(store, fresh)
+        raise self.retry(countdown=CLAIM_TTL_S)
+    _start_claimed(store, fresh)
+
+
+def _start_claimed(store: JobStore, fresh: list[str]) -> None:
+    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for found_id, job in store.get_jobs(fresh).items():
+        if job is None:
+            log.warning("job %s expired before it started", found_id)
+            continue
+        groups.setdefault(_group_key(job), []).append((found_id, job))
+    for members in groups.values():
+        options = JobOptions.from_dict(members[0][1]["options"])
+        if len(members) == 1 or options.mode == "page":
+            for member_id, job in members:
+                start_recognition(celery_app, member_id, job["image_sha256"], options)
+            continue
+        ids_, images = [member_id for member_id, _ in members], [job["image_sha256"] for _, job in members]
+        queue_group_recognition(celery_app, ids_, images, options, None)
+    store.mark_started(fresh)
 
 
 @celery_app.task(name="ocr.start_group", ignore_result=True)
 def start_group(job_ids: list[str], images: list[str], options: dict[str, Any]) -> None:
-    """Queue jobs submitted together with the same options: one group chord; page jobs one by one."""
+    """Start jobs sent together with the same options as one group (page jobs one by one)."""
     resolved = JobOptions.from_dict(options)
-    if resolved.mode == "page":
+    if resolved.mode == "page" or len(job_ids) == 1:
         for job_id, image in zip(job_ids, images, strict=True):
             start_recognition(celery_app, job_id, image, resolved)
         return
     queue_group_recognition(celery_app, job_ids, images, resolved, None)
+
+
+def _group_key(job: dict[str, Any]) -> str:
+    """Jobs group when every option is the same (their engines then read the same way)."""
+    return json.dumps(job["options"], sort_keys=True)
 
 
 @celery_app.task(name="ocr.recognize_group")

@@ -84,7 +84,7 @@ def start_job(
     if defer:
         return created
     try:
-        _queue_first_step(celery_app, job_id, image, options)
+        queue_starts(celery_app, store, [job_id])
     except Exception:
         # The broker refused the job: record it as failed rather than leave it queued forever.
         with contextlib.suppress(Exception):
@@ -93,10 +93,18 @@ def start_job(
     return created
 
 
-def _queue_first_step(celery_app: Celery, job_id: str, image: StoredImage, options: JobOptions) -> None:
-    # One message from the API; a worker builds the chord (ocr.start). Chord set-up costs several
-    # broker round trips and subscribes the caller to every task's result channel: not the API's job.
-    celery_app.send_task("ocr.start", args=(job_id,), queue=COMBINE_QUEUE, ignore_result=True)
+def queue_starts(celery_app: Celery, store: JobStore, job_ids: list[str]) -> None:
+    """Start new jobs: note them as waiting, and send each its own ``ocr.start`` message.
+
+    One message per job from the API; a worker builds the chords. Chord set-up costs several broker round
+    trips and subscribes the caller to every task's result channel: not the API's job. The worker that
+    runs a start takes the other jobs waiting with it (:func:`workers.tasks.start`); their own messages
+    then find them started. A job whose message is lost is never left behind: its message is delivered
+    until a worker acknowledges it, after the job started.
+    """
+    store.add_waiting(job_ids)
+    for job_id in job_ids:
+        celery_app.send_task("ocr.start", args=(job_id,), queue=COMBINE_QUEUE, ignore_result=True)
 
 
 def start_recognition(celery_app: Celery, job_id: str, image_sha256: str, options: JobOptions) -> None:
@@ -167,8 +175,8 @@ def queue_group_recognition(
 
 
 def queue_together(celery_app: Celery, jobs: list[dict[str, Any]]) -> None:
-    """Start jobs created with ``defer=True`` (their records) in groups of identical options: one message
-    per group, and a worker forms the group's chord."""
+    """Start jobs sent together (created with ``defer=True``; their records) as groups of identical options:
+    one message per group, and a worker forms the group's chord. They never wait for other jobs."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for job in jobs:
         groups.setdefault(json.dumps(job["options"], sort_keys=True), []).append(job)

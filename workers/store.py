@@ -17,7 +17,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,8 @@ import redis
 from PIL import Image
 
 PREFIX = "ocr:"
+WAITING_KEY = f"{PREFIX}waiting"
+WAITING_CAP = 10_000
 # One hash of worker announcements (hostname -> record with its expiry): /ready reads it in one call.
 WORKERS_KEY = f"{PREFIX}workers"
 # Bump when the content or meaning of a job result changes.
@@ -123,6 +125,54 @@ class JobStore:
         key = self._job_key(job_id)
         if self.client.hget(key, "status") == b'"queued"':
             self.client.hset(key, mapping={"status": '"running"', "started_at": json.dumps(now_iso())})
+
+    # Jobs waiting to start: a worker starting one job takes the others waiting with it (workers.tasks.start)
+    def add_waiting(self, job_ids: list[str]) -> None:
+        """Note jobs as waiting to start (the list is capped: a job's own message starts it regardless)."""
+        if job_ids:
+            with self.client.pipeline(transaction=False) as pipe:
+                pipe.rpush(WAITING_KEY, *job_ids)
+                pipe.ltrim(WAITING_KEY, -WAITING_CAP, -1)
+                pipe.execute()
+
+    def take_waiting(self, limit: int) -> list[str]:
+        """Take up to ``limit`` waiting job ids, oldest first (each is taken by one caller only)."""
+        if limit < 1:
+            return []
+        taken = self.client.lpop(WAITING_KEY, limit) or []
+        return [value.decode() for value in cast(list[bytes], taken)]
+
+    def claim_starts(self, job_ids: list[str], ttl_s: int) -> list[str]:
+        """Claim the right to start each job; returns those claimed here. A claim lapses after ``ttl_s``
+        unless :meth:`mark_started` confirms it, so a job whose claimer died can be started again."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.set(f"{PREFIX}start:{job_id}", "claimed", nx=True, ex=ttl_s)
+            won = pipe.execute()
+        return [job_id for job_id, ok in zip(job_ids, won, strict=True) if ok]
+
+    def start_state(self, job_id: str) -> str | None:
+        """``claimed`` (a worker is starting it), ``started`` (its tasks are queued) or None."""
+        value = self.client.get(f"{PREFIX}start:{job_id}")
+        return value.decode() if value is not None else None
+
+    def mark_started(self, job_ids: list[str]) -> None:
+        """Record that these jobs' first tasks are queued (their own start messages then do nothing)."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.set(f"{PREFIX}start:{job_id}", "started", ex=self.result_ttl_s)
+            pipe.execute()
+
+    def get_jobs(self, job_ids: list[str]) -> dict[str, dict[str, Any] | None]:
+        """:meth:`get_job` for many jobs in one round trip."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hgetall(self._job_key(job_id))
+            raws = pipe.execute()
+        return {
+            job_id: ({k.decode(): json.loads(v) for k, v in raw.items()} if raw else None)
+            for job_id, raw in zip(job_ids, raws, strict=True)
+        }
 
     def mark_all_running(self, job_ids: list[str]) -> None:
         """:meth:`mark_running` for many jobs in two round trips."""

@@ -20,7 +20,7 @@ from engines.steps import apply_steps
 from workers.celery_app import celery_app
 from workers.metrics import record_job_failure, record_job_finished
 from workers.options import JobOptions
-from workers.pipeline import lookup_key, queue_later_stage, queue_recognition, start_recognition
+from workers.pipeline import lookup_key, queue_later_stage, queue_recognition
 from workers.planning import voting_rule
 from workers.results import build_result, calibrated, cascade_decisions, crop_readings
 from workers.runtime import engine_pool, job_store
@@ -92,17 +92,6 @@ def run_engine(
         log.exception("engine %s failed on %s", engine_name, where)
         return engine_failure(engine_name, "failed", f"{type(exc).__name__}: {exc}")
     return {"engine": engine_name, "ok": True, "results": [result.to_dict() for result in results]}
-
-
-@celery_app.task(name="ocr.start", ignore_result=True)
-def start(job_id: str) -> None:
-    """A new job's first step: queue its layout or recognition (the API only sends this one message)."""
-    store = job_store()
-    job = store.get_job(job_id)
-    if job is None:
-        log.warning("job %s expired before it started", job_id)
-        return
-    start_recognition(celery_app, job_id, job["image_sha256"], JobOptions.from_dict(job["options"]))
 
 
 @celery_app.task(name="ocr.detect_lines", ignore_result=True)

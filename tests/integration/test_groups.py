@@ -4,6 +4,7 @@ and for each job the same result as when it runs alone."""
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 import redis
@@ -43,3 +44,32 @@ def test_jobs_sent_together_share_one_engine_task_and_read_as_alone(app_client, 
         assert grouped["character"] == alone["character"] == char
         assert grouped["top5"] == alone["top5"]
         assert grouped["confidence"] == pytest.approx(alone["confidence"])
+
+
+def test_a_start_takes_the_jobs_waiting_with_it_and_their_own_starts_do_nothing(
+    app_client, redis_client: redis.Redis
+) -> None:
+    from app.service import service
+    from workers.pipeline import StoredImage, start_job
+
+    images = [render_png(char, size=40) for char in CHARS]
+    with app_client.application.app_context():
+        svc = service()
+        jobs = []
+        for png in images:
+            image = svc.validate(png)
+            options = svc.resolve_options({"mode": "char", "engines": ["tesseract"]}, image)
+            stored = StoredImage(image.sha256, image.png, image.width, image.height)
+            jobs.append(start_job(svc.celery, svc.store, stored, options, use_cache=False, defer=True))
+        ids = [job["id"] for job in jobs]
+        # As when jobs arrive while the voting worker is busy: all wait, the first one's start runs first.
+        svc.store.add_waiting(ids)
+        svc.celery.send_task("ocr.start", args=(ids[0],), queue="combine")
+        finished = [wait_job(lambda jid: app_client.get(f"/v1/jobs/{jid}").get_json(), job_id) for job_id in ids]
+        for job_id in ids[1:]:  # their own messages arrive late: the jobs are started already
+            svc.celery.send_task("ocr.start", args=(job_id,), queue="combine")
+        time.sleep(2)  # time for those starts to run (and, were they to start anything, for it to show)
+    assert [job["result"]["character"] for job in finished] == CHARS
+    assert int(redis_client.get(f"ocr:deliveries:group-{ids[0]}:tesseract") or 0) >= 1
+    assert all(redis_client.get(f"ocr:deliveries:{job_id}:tesseract") is None for job_id in ids)
+    assert all(redis_client.get(f"ocr:start:{job_id}") == b"started" for job_id in ids)
