@@ -101,14 +101,19 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60, help="per cell (pages: a quarter of it)")
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--kinds", default="char,word,line,page")
+    parser.add_argument("--poll-ms", type=float, default=2.0, help="how often each client polls its job")
+    parser.add_argument("--cache", default="off,on", help="off, on or both")
+    parser.add_argument("--note", default="", help="a line for RESULTS.md, e.g. the stack's settings")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
+    global POLL_S
+    POLL_S = args.poll_ms / 1000.0
     requests.get(f"{args.url}/ready", timeout=5).raise_for_status()
     rows, offset = [], 1000 * int(time.time() % 1000)  # fresh images on every run
     for kind in args.kinds.split(","):
         total = max(8, args.requests // 4) if kind == "page" else args.requests
         for clients in (int(c) for c in args.clients.split(",")):
-            for cache in (False, True):
+            for cache in (mode == "on" for mode in args.cache.split(",")):
                 stats = run(args.url, kind, total, clients, cache, offset)
                 offset += total + 1
                 cells = [kind, str(clients), "on" if cache else "off"] + [
@@ -120,13 +125,18 @@ def main() -> None:
         lines = [
             machine_line(),
             "- stack: `make run-detached` (one worker per engine, concurrency 1; gunicorn 2 x 8 threads; local Redis)",
-            "- latency = submit to result in the client, which polls every 2 ms; the load generator shares the 2 cores",
+            f"- latency = submit to result in the client, which polls every {args.poll_ms:g} ms; the load generator "
+            "shares the 2 cores",
+            *([f"- {args.note}"] if args.note else []),
             "",
             "| job | clients | cache | p50 ms | p95 ms | p99 ms | jobs/s | exact text |",
             "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
             *rows,
         ]
-        command = f"python bench/api_latency.py --requests {args.requests} --clients {args.clients}"
+        command = (
+            f"python bench/api_latency.py --requests {args.requests} --clients {args.clients} --kinds {args.kinds} "
+            f"--poll-ms {args.poll_ms:g} --cache {args.cache}"
+        )
         append_section(Path(__file__).with_name("RESULTS.md"), "api_latency", command, lines)
 
 
