@@ -52,7 +52,9 @@ CACHE_LOOKUPS = Counter(
     "Result cache lookups of jobs that allow the cache; a miss includes jobs whose model versions are not yet known.",
     ["result"],
 )
-ENGINE_TASKS = Counter("ocr_engine_tasks_total", "Recognition tasks by engine and outcome.", ["engine", "outcome"])
+ENGINE_TASKS = Counter(
+    "ocr_engine_tasks_total", "Recognitions (one per job) by engine and outcome.", ["engine", "outcome"]
+)
 ENGINE_FAILURES = Counter(
     "ocr_engine_failures_total", "Recognition tasks that produced no result, by reason.", ["engine", "reason"]
 )
@@ -123,11 +125,13 @@ def record_job_failure(job: dict[str, Any] | None) -> None:
     JOBS_FINISHED.labels("failed", bounded(mode, MODES)).inc()
 
 
-def record_engine_task(engine: str, mode: str, output: dict[str, Any], seconds: float) -> None:
-    """Count one recognition task from its output (see ``workers.tasks.recognize``) and time it."""
+def record_engine_task(engine: str, mode: str, output: dict[str, Any], seconds: float | None) -> None:
+    """Count one job's recognition by an engine from its output (see ``workers.tasks.recognize``) and time
+    the engine task (``seconds``; None for the other jobs of a group, whose one task was timed already)."""
     if output.get("ok"):
         ENGINE_TASKS.labels(engine, "succeeded").inc()
-        ENGINE_DURATION.labels(engine, bounded(mode, MODES)).observe(seconds)
+        if seconds is not None:
+            ENGINE_DURATION.labels(engine, bounded(mode, MODES)).observe(seconds)
     else:
         ENGINE_TASKS.labels(engine, "failed").inc()
         ENGINE_FAILURES.labels(engine, bounded(output.get("error", {}).get("code"), FAILURE_REASONS)).inc()

@@ -39,13 +39,14 @@ from workers.metrics import (
 log = logging.getLogger(__name__)
 
 RECOGNIZE_TASK = "ocr.recognize"
+GROUP_TASK = "ocr.recognize_group"  # one engine call for a group of jobs: one recognition per job
 _task_started: dict[str, float] = {}
 _servers: list[Any] = []
 
 
 @task_prerun.connect
 def _start_task_clock(task_id: str, task: Task[Any, Any], **_: object) -> None:
-    if task.name == RECOGNIZE_TASK:
+    if task.name in (RECOGNIZE_TASK, GROUP_TASK):
         _task_started[task_id] = time.perf_counter()
 
 
@@ -54,7 +55,7 @@ def _count_recognition(
     task_id: str, task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], **extra: Any
 ) -> None:
     started = _task_started.pop(task_id, None)
-    if task.name != RECOGNIZE_TASK or started is None:
+    if task.name not in (RECOGNIZE_TASK, GROUP_TASK) or started is None:
         return
     seconds = time.perf_counter() - started
     call = inspect.signature(task.run).bind_partial(*args, **kwargs).arguments
@@ -62,7 +63,10 @@ def _count_recognition(
     if not isinstance(output, dict):  # the task raised, against its contract
         output = {"ok": False, "error": {"code": "failed"}}
     engine = bounded(call.get("engine_name"), get_settings().engines)
-    record_engine_task(engine, str(call.get("mode")), output, seconds)
+    outputs = list(output["jobs"].values()) if isinstance(output.get("jobs"), dict) else [output]
+    for number, job_output in enumerate(outputs):
+        # A group's engine call is timed once; each job's recognition is counted.
+        record_engine_task(engine, str(call.get("mode")), job_output, seconds if number == 0 else None)
 
 
 @worker_init.connect

@@ -57,7 +57,8 @@ def test_worker_metrics_add_up_every_pool_process(app_client, main_worker: Worke
     job_ids = []
     for index in range(12):  # a burst: both pool processes take tasks
         data = {"image": (io.BytesIO(render_png(f"burst {index}")), "b.png"), "mode": "text"}
-        data |= {"engines": "tesseract", "cache": "false"}
+        # Distinct options (top_k) keep the jobs from starting as one group: each is its own task.
+        data |= {"engines": "tesseract", "cache": "false", "top_k": str(index % 12 + 1)}
         job_ids.append(app_client.post("/v1/jobs", data=data, content_type="multipart/form-data").get_json()["id"])
     for job_id in job_ids:
         assert wait_job(lambda jid: app_client.get(f"/v1/jobs/{jid}").get_json(), job_id)["status"] == "succeeded"

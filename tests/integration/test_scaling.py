@@ -39,9 +39,10 @@ def test_jobs_spread_across_two_workers_on_the_same_queue(
     try:
         started = time.monotonic()
         job_ids = []
-        for word in WORDS:
+        for number, word in enumerate(WORDS):
             data = {"image": (io.BytesIO(render_png(word)), "s.png"), "mode": "text"}
-            data |= {"engines": "slow_tesseract", "cache": "false"}
+            # Distinct options (top_k) keep the jobs from starting as one group: each is its own task.
+            data |= {"engines": "slow_tesseract", "cache": "false", "top_k": str(number + 1)}
             job_ids.append(app_client.post("/v1/jobs", data=data, content_type="multipart/form-data").get_json()["id"])
         jobs = [wait_job(lambda jid: app_client.get(f"/v1/jobs/{jid}").get_json(), jid, timeout=60) for jid in job_ids]
         elapsed = time.monotonic() - started
