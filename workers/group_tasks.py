@@ -147,12 +147,13 @@ def combine_group(
 
 @celery_app.task(name="ocr.group_failed", ignore_result=True)
 def group_failed(request: Any, exc: BaseException, traceback: Any, job_ids: list[str]) -> None:
-    """Chord error callback of a group: record every unfinished job as failed."""
+    """Chord error callback of a group (a task of it was killed, e.g. at the hard time limit): every
+    unfinished job starts again alone, so one bad image fails only its own job, not its group."""
     store = job_store()
-    for job_id in job_ids:
-        job = store.get_job(job_id)
+    log.warning("a group of %d jobs failed (%s): each starts again alone", len(job_ids), exc)
+    for job_id, job in store.get_jobs(job_ids).items():
         if job is not None and job["status"] in ("queued", "running"):
-            store.fail_job(job_id, "internal_error", f"the job could not be completed: {exc}")
+            start_recognition(celery_app, job_id, job["image_sha256"], JobOptions.from_dict(job["options"]))
 
 
 def _of_job(outputs: list[dict[str, Any]], job_id: str) -> list[dict[str, Any]]:

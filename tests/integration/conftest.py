@@ -27,8 +27,9 @@ REDIS_URL = os.environ.get("OCR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PLUGINS = {
     "broken": "tests.integration.plugin_engines:BrokenEngine",
     "slow_tesseract": "tests.integration.plugin_engines:SlowTesseract",
+    "stubborn": "tests.integration.plugin_engines:StubbornTesseract",
 }
-ENGINES = ["tesseract", "easyocr", "paddleocr", "trocr", "broken", "slow_tesseract"]
+ENGINES = ["tesseract", "easyocr", "paddleocr", "trocr", "broken", "slow_tesseract", "stubborn"]
 # Short limits so a killed worker's job is redelivered within seconds (visibility timeout).
 LIMITS = {
     "OCR_TASK_SOFT_TIME_LIMIT_S": "4",

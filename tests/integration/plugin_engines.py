@@ -1,7 +1,9 @@
 """Engines loaded through the real plugin mechanism (OCR_ENGINE_PLUGINS) by integration tests.
 
 ``BrokenEngine`` raises like a crashing library would; ``SlowTesseract`` is the real Tesseract that
-first waits, so a test can kill the worker while it holds the job.
+first waits, so a test can kill the worker while it holds the job; ``StubbornTesseract`` is the real
+Tesseract, except that a batch holding an all-dark crop makes it ignore the soft time limit, as C code
+that never returns to Python would, until the hard limit kills its process.
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+
+import numpy as np
+from celery.exceptions import SoftTimeLimitExceeded
 
 from engines.base import CharResult, Crop, Engine, TextResult
 from engines.tesseract import TesseractEngine
@@ -40,4 +45,22 @@ class SlowTesseract(TesseractEngine):
         return [
             TextResult(self.name, r.model_version, r.text, r.char_confidences, r.elapsed_ms)
             for r in super().recognize_text(crops)
+        ]
+
+
+class StubbornTesseract(TesseractEngine):
+    """Real Tesseract; a batch with an all-dark crop ("poison") outlives the soft time limit."""
+
+    name = "stubborn"
+
+    def recognize_chars(self, crops: Sequence[Crop], top_k: int = 5) -> list[CharResult]:
+        if any(float(np.mean(crop)) < 40 for crop in crops):
+            while True:
+                try:
+                    time.sleep(60)
+                except SoftTimeLimitExceeded:
+                    continue  # ignored: only the hard limit ends this
+        return [
+            CharResult(self.name, r.model_version, r.candidates, r.elapsed_ms)
+            for r in super().recognize_chars(crops, top_k)
         ]

@@ -73,3 +73,38 @@ def test_a_start_takes_the_jobs_waiting_with_it_and_their_own_starts_do_nothing(
     assert int(redis_client.get(f"ocr:deliveries:group-{ids[0]}:tesseract") or 0) >= 1
     assert all(redis_client.get(f"ocr:deliveries:{job_id}:tesseract") is None for job_id in ids)
     assert all(redis_client.get(f"ocr:start:{job_id}") == b"started" for job_id in ids)
+
+
+def test_a_group_killed_at_the_hard_time_limit_splits_so_only_the_bad_image_fails(
+    app_client, start_worker, redis_client: redis.Redis
+) -> None:
+    from PIL import Image
+
+    from app.service import service
+    from workers.pipeline import StoredImage, queue_together, start_job
+
+    buffer = io.BytesIO()
+    Image.new("L", (40, 40), 0).save(buffer, format="PNG")  # all dark: the stubborn engine hangs on it
+    images = [render_png("A", size=40), buffer.getvalue(), render_png("7", size=40)]
+    worker = start_worker("stubborn", ["engine.stubborn"])
+    try:
+        with app_client.application.app_context():
+            svc = service()
+            jobs = []
+            for png in images:
+                image = svc.validate(png)
+                options = svc.resolve_options({"mode": "char", "engines": ["stubborn"]}, image)
+                stored = StoredImage(image.sha256, image.png, image.width, image.height)
+                jobs.append(start_job(svc.celery, svc.store, stored, options, use_cache=False, defer=True))
+            queue_together(svc.celery, jobs)  # one group: its one engine task hangs and is killed
+            finished = [
+                wait_job(lambda jid: app_client.get(f"/v1/jobs/{jid}").get_json(), job["id"], timeout=60)
+                for job in jobs
+            ]
+    finally:
+        worker.stop()
+    assert [job["status"] for job in finished] == ["succeeded", "failed", "succeeded"], finished
+    assert "TimeLimitExceeded" in finished[1]["error"]["message"]
+    # The good jobs ran again alone after the group's task was killed at the 5 s hard limit.
+    assert all(job["result"]["processing_time_ms"] > 5000 for job in (finished[0], finished[2]))
+    assert [finished[0]["result"]["character"], finished[2]["result"]["character"]] == ["A", "7"]
