@@ -174,6 +174,20 @@ class JobStore:
             for job_id, raw in zip(job_ids, raws, strict=True)
         }
 
+    # Each engine's output, kept until the job is voted, so a job can still be voted when a task is killed
+    def save_output(self, job_id: str, engine: str, output: dict[str, Any]) -> None:
+        """Keep one engine's output for the job (see :meth:`saved_outputs`)."""
+        key = f"{PREFIX}outputs:{job_id}"
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.hset(key, engine, json.dumps(output))
+            pipe.expire(key, self.result_ttl_s)
+            pipe.execute()
+
+    def saved_outputs(self, job_id: str) -> dict[str, dict[str, Any]]:
+        """The outputs kept for the job, by engine."""
+        raw = self.client.hgetall(f"{PREFIX}outputs:{job_id}")
+        return {engine.decode(): json.loads(value) for engine, value in raw.items()}
+
     def mark_all_running(self, job_ids: list[str]) -> None:
         """:meth:`mark_running` for many jobs in two round trips."""
         with self.client.pipeline(transaction=False) as pipe:

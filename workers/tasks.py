@@ -68,7 +68,10 @@ def recognize(
         return [image] if boxes is None else [crop_box(image, box) for box in boxes]
 
     output = run_engine(engine_name, crops, mode, top_k, steps, job_id)
-    return {**output, "indexes": indexes} if indexes is not None and output["ok"] else output
+    output = {**output, "indexes": indexes} if indexes is not None and output["ok"] else output
+    # Kept for job_failed: if another engine's task is killed, the job is voted with this one.
+    store.save_output(job_id, engine_name, output)
+    return output
 
 
 def run_engine(
@@ -200,6 +203,20 @@ def _versions_current(store: JobStore, versions: dict[str, str]) -> bool:
 
 @celery_app.task(name="ocr.job_failed", ignore_result=True)
 def job_failed(request: Any, exc: BaseException, traceback: Any, job_id: str) -> None:
-    """Chord error callback: record the job as failed instead of leaving it queued forever."""
-    job_store().fail_job(job_id, "internal_error", f"the job could not be completed: {exc}")
-    record_job_failure(job_store().get_job(job_id))
+    """Chord error callback, after every task of the chord ended: a task died without returning (killed
+    at the hard time limit). The engines that answered still vote, and each engine without an answer is
+    reported as failed; a job with no answer at all (or whose layout step failed) is recorded as failed
+    instead of being left queued forever."""
+    store = job_store()
+    job = store.get_job(job_id)
+    if job is None or job["status"] not in ("queued", "running"):
+        return
+    saved = store.saved_outputs(job_id)
+    if saved:
+        options = JobOptions.from_dict(job["options"])
+        message = f"the engine's task ended without a result: {exc}"
+        missing = [engine_failure(name, "killed", message) for name in options.engines if name not in saved]
+        finish([*saved.values(), *missing], job_id, job, options)
+        return
+    store.fail_job(job_id, "internal_error", f"the job could not be completed: {exc}")
+    record_job_failure(store.get_job(job_id))

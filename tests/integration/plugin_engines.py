@@ -54,7 +54,7 @@ class StubbornTesseract(TesseractEngine):
     name = "stubborn"
 
     def recognize_chars(self, crops: Sequence[Crop], top_k: int = 5) -> list[CharResult]:
-        if any(float(np.mean(crop)) < 40 for crop in crops):
+        if any(float(np.mean(crop)) < 100 for crop in crops):  # mostly dark
             while True:
                 try:
                     time.sleep(60)

@@ -56,3 +56,27 @@ def test_engine_past_its_soft_time_limit_is_left_out_of_the_vote(app_client, sta
     assert job["status"] == "succeeded", job
     assert job["result"]["text"] == "on time"
     assert [(f["engine"], f["code"]) for f in job["result"]["failed_engines"]] == [("slow_tesseract", "timeout")]
+
+
+def test_engine_killed_at_its_hard_time_limit_is_left_out_of_the_vote(app_client, start_worker) -> None:
+    # The stubborn engine ignores the soft limit on a mostly dark crop: only the 5 s hard limit ends it.
+    worker = start_worker("stubborn-alone", ["engine.stubborn"])
+    try:
+        response = app_client.post(
+            "/v1/jobs",
+            data={
+                "image": (io.BytesIO(render_png("A", size=40, invert=True)), "a.png"),
+                "mode": "char",
+                "engines": "tesseract,stubborn",
+                "cache": "false",
+            },
+            content_type="multipart/form-data",
+        )
+        job = wait_job(lambda jid: app_client.get(f"/v1/jobs/{jid}").get_json(), response.get_json()["id"], timeout=40)
+    finally:
+        worker.stop()
+    assert job["status"] == "succeeded", job
+    assert job["result"]["character"] == "A"
+    failed = job["result"]["failed_engines"]
+    assert [(f["engine"], f["code"]) for f in failed] == [("stubborn", "killed")]
+    assert "TimeLimitExceeded" in failed[0]["message"]
