@@ -51,6 +51,8 @@ def register_error_handlers(app: APIFlask) -> None:
         return error_body(code, message, error.detail), error.status_code, error.headers
 
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> tuple[dict[str, Any], int]:
+    def _http_error(error: HTTPException) -> tuple[dict[str, Any], int, dict[str, str]]:
         status = error.code or 500
-        return error_body(HTTP_CODES.get(status, "error"), error.description or ""), status
+        # Keep what the error says in headers (a 405's Allow); the body is ours, so not its Content-Type.
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        return error_body(HTTP_CODES.get(status, "error"), error.description or ""), status, headers

@@ -44,7 +44,10 @@ def read_batch() -> tuple[list[bytes], dict[str, Any]]:
 def _json_body(schema: Schema) -> dict[str, Any]:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send multipart/form-data or application/json")
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError as exc:  # json's decoder recurses once per level of nesting
+        raise ApiError(400, "invalid_json", "the JSON body is nested too deeply") from exc
     if not isinstance(payload, dict):
         raise ApiError(400, "invalid_json", "the body is not a JSON object")
     return _load(schema, payload)
@@ -67,6 +70,8 @@ def _weights_from_json(text: str) -> dict[str, float]:
         weights = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ApiError(422, "invalid_weights", f"weights is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ApiError(422, "invalid_weights", "weights is nested too deeply") from exc
     valid = isinstance(weights, dict) and all(
         isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in weights.values()
     )

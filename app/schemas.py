@@ -48,7 +48,7 @@ class OptionsFields(Schema):
         load_default=None,
         metadata={"description": "engine -> weight; overrides preset"},
     )
-    top_k = fields.Integer(load_default=None, validate=validators.Range(min=1, max=20))
+    top_k = fields.Integer(load_default=None, strict=True, validate=validators.Range(min=1, max=20))
     cache = fields.Boolean(load_default=True, metadata={"description": "false: always run the engines"})
     content = fields.String(
         load_default=None, validate=validators.OneOf(CONTENTS), metadata={"description": CONTENT_HELP}

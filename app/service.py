@@ -42,13 +42,15 @@ class Service:
         engines = tuple(raw.get("engines") or self.settings.engines)
         disabled = [name for name in engines if name not in self.settings.engines]
         if disabled:
-            raise ApiError(422, "unknown_engine", f"not enabled here: {disabled}; enabled: {self.settings.engines}")
+            shown = [name[:40] for name in disabled[:5]]  # never echo a client's megabyte back
+            raise ApiError(422, "unknown_engine", f"not enabled here: {shown}; enabled: {self.settings.engines}")
         try:
             weights = resolve_weights(self.presets, raw.get("preset"), raw.get("weights"), self.settings.default_preset)
         except UnknownPreset as exc:
             raise ApiError(422, "unknown_preset", str(exc)) from exc
         except InvalidPresets as exc:  # e.g. an explicit JSON weight that is not a finite number >= 0
             raise ApiError(422, "invalid_weights", str(exc)) from exc
+        self._check_request_weights(raw.get("weights"))
         requested = raw.get("mode") or "auto"
         mode = decide_mode(image, requested)
         preset = raw.get("preset") or (None if raw.get("weights") else self.settings.default_preset)
@@ -70,7 +72,16 @@ class Service:
         )
         return without_silent_engines(options, named=bool(raw.get("engines")))
 
-    def layout_engine(self) -> str:
+    def _check_request_weights(self, weights: dict[str, float] | None) -> None:
+        """A request's own weights must name enabled engines and give at least one a say."""
+        if not weights:
+            return
+        unknown = sorted(name for name in weights if name not in self.settings.engines)
+        if unknown:
+            shown = [name[:40] for name in unknown[:5]]
+            raise ApiError(422, "unknown_engine", f"weights name engines not enabled here: {shown}")
+        if not any(weight > 0 for weight in weights.values()):
+            raise ApiError(422, "invalid_weights", "every weight is 0: at least one engine needs a say")
         """The engine that finds lines for page jobs: the first enabled of ``OCR_LAYOUT_ENGINES``."""
         for name in self.settings.layout_engines:
             if name in self.settings.engines:

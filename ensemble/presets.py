@@ -24,7 +24,9 @@ class UnknownPreset(KeyError):
 
     def __str__(self) -> str:
         known = ", ".join(self.known) or "(none)"
-        return f"unknown preset {self.name!r}; known presets: {known}"
+        # A client's name is quoted back only in part: an error message must not echo a megabyte.
+        shown = self.name if len(self.name) <= 80 else self.name[:80] + "..."
+        return f"unknown preset {shown!r}; known presets: {known}"
 
 
 def load_presets(path: Path) -> Presets:

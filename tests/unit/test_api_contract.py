@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 
 import pytest
@@ -128,3 +129,45 @@ def test_non_finite_weights_are_422_not_500(app, weights: str) -> None:
     )
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "invalid_weights"
+
+
+def test_json_nested_too_deeply_is_400_json(app) -> None:
+    body = '{"image": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = app.test_client().post("/v1/jobs", data=body, content_type="application/json")
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_json"
+
+
+def test_weights_nested_too_deeply_are_422_json(app) -> None:
+    weights = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    data = {"image": (io.BytesIO(_png()), "i.png"), "weights": weights}
+    response = app.test_client().post("/v1/jobs", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == "invalid_weights"
+
+
+def test_a_405_names_the_allowed_methods(app) -> None:
+    response = app.test_client().delete("/v1/jobs")
+    assert response.status_code == 405 and response.get_json()["error"]["code"] == "method_not_allowed"
+    assert "POST" in response.headers["Allow"]
+
+
+def test_a_fractional_top_k_is_refused_not_truncated(app) -> None:
+    body = {"image": base64.b64encode(_png()).decode(), "top_k": 5.5}
+    response = app.test_client().post("/v1/jobs", json=body)
+    assert response.status_code == 422 and "top_k" in str(response.get_json()["error"])
+
+
+@pytest.mark.parametrize(
+    ("weights", "code"),
+    [({"no_such_engine": 1.0}, "unknown_engine"), ({"tesseract": 0.0, "paddleocr": 0.0}, "invalid_weights")],
+)
+def test_weights_for_unknown_engines_or_all_zero_are_422(app, weights: dict, code: str) -> None:
+    body = {"image": base64.b64encode(_png()).decode(), "weights": weights}
+    response = app.test_client().post("/v1/jobs", json=body)
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == code
+
+
+def test_error_messages_do_not_echo_huge_inputs(app) -> None:
+    body = {"image": base64.b64encode(_png()).decode(), "preset": "p" * 1_000_000}
+    response = app.test_client().post("/v1/jobs", json=body)
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == "unknown_preset"
+    assert len(response.get_data()) < 2_000
