@@ -82,6 +82,8 @@ class Service:
             raise ApiError(422, "unknown_engine", f"weights name engines not enabled here: {shown}")
         if not any(weight > 0 for weight in weights.values()):
             raise ApiError(422, "invalid_weights", "every weight is 0: at least one engine needs a say")
+
+    def layout_engine(self) -> str:
         """The engine that finds lines for page jobs: the first enabled of ``OCR_LAYOUT_ENGINES``."""
         for name in self.settings.layout_engines:
             if name in self.settings.engines:

@@ -30,7 +30,7 @@ CLAIM_TTL_S = 30
 
 
 @celery_app.task(name="ocr.start", ignore_result=True, bind=True, max_retries=None)
-def start(self: Task, job_id: str) -> None:
+def start(self: Task[Any, Any], job_id: str) -> None:
     """A new job's first step, which also starts the jobs waiting with it (up to ``OCR_GROUP_MAX_JOBS``).
 
     Jobs with identical options run as one group; a job alone, or a page job, runs by itself. Each job is

@@ -43,7 +43,7 @@ def build_result(
     # Votes use calibrated confidences; every engine's own view keeps the confidences it reported.
     voting = calibrated(readings, rule)
     stage = stages(options)
-    common = {
+    common: dict[str, Any] = {
         "mode": options.mode,
         "kind": job_kind(options.mode, options.content),
         "method": rule.method,
