@@ -70,7 +70,9 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     except ApiError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ApiError(413, "too_many_pixels", f"the image has too many pixels ({exc})") from exc
+        # Our limit, or Pillow's own bomb guard where that is lower; never Pillow's wording.
+        limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
+        raise ApiError(413, "too_many_pixels", f"the image has too many pixels; the limit is {limit}") from exc
     except UnidentifiedImageError as exc:
         raise ApiError(415, "unsupported_format", f"not a recognised image; use {_allowed()}") from exc
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:

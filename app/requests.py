@@ -21,24 +21,33 @@ JOB_JSON, BATCH_JSON, JOB_FORM = JobJsonIn(), BatchJsonIn(), JobFormIn(partial=(
 def read_single() -> tuple[bytes, dict[str, Any]]:
     """The one image and the options of a job, predict or predict_text request."""
     if request.mimetype == "multipart/form-data":
-        upload = request.files.get("image")
-        if upload is None:
+        uploads = request.files.getlist("image")
+        if not uploads:
             raise ApiError(400, "missing_image", "send the image as the multipart file field 'image'")
-        return upload.read(), _form_options()
+        if len(uploads) > 1:
+            raise ApiError(400, "too_many_images", "send one 'image' per request; several go to /v1/batch_predict")
+        return uploads[0].read(), _form_options()
     body = _json_body(JOB_JSON)
     return _b64decode(body.pop("image"), "image"), body
 
 
-def read_batch() -> tuple[list[bytes], dict[str, Any]]:
-    """The images and the shared options of a batch request."""
+def read_batch() -> tuple[list[bytes | ApiError], dict[str, Any]]:
+    """The images and the shared options of a batch request; an image that cannot be read is its
+    ApiError, so that it fails only its own item."""
     if request.mimetype == "multipart/form-data":
         uploads = request.files.getlist("images")
         if not uploads:
             raise ApiError(400, "missing_image", "send the images as repeated multipart fields 'images'")
         return [upload.read() for upload in uploads], _form_options()
     body = _json_body(BATCH_JSON)
-    images = [_b64decode(item, f"images[{i}]") for i, item in enumerate(body.pop("images"))]
-    return images, body
+    return [_decoded_or_error(item, f"images[{i}]") for i, item in enumerate(body.pop("images"))], body
+
+
+def _decoded_or_error(text: str, field: str) -> bytes | ApiError:
+    try:
+        return _b64decode(text, field)
+    except ApiError as exc:
+        return exc
 
 
 def _json_body(schema: Schema) -> dict[str, Any]:

@@ -100,12 +100,15 @@ class Service:
             return self._submit_once(idempotency_key, stored, options, use_cache)
         return start_job(self.celery, self.store, stored, options, use_cache, None, self.settings.engine_info_max_age_s)
 
-    def submit_many(self, images: list[bytes], raw: dict[str, Any]) -> list[dict[str, Any] | ApiError]:
+    def submit_many(self, images: list[bytes | ApiError], raw: dict[str, Any]) -> list[dict[str, Any] | ApiError]:
         """Validate and start every image as its own job, all run as one group (one engine call per engine
         for the group's crops); an image that fails validation is its ApiError in the list, alone."""
         use_cache = self.settings.cache_enabled and raw.get("cache", True)
         items: list[dict[str, Any] | ApiError] = []
         for data in images:
+            if isinstance(data, ApiError):  # already refused while reading the request
+                items.append(data)
+                continue
             try:
                 image = self.validate(data)
                 options = self.resolve_options(raw, image)

@@ -171,3 +171,28 @@ def test_error_messages_do_not_echo_huge_inputs(app) -> None:
     response = app.test_client().post("/v1/jobs", json=body)
     assert response.status_code == 422 and response.get_json()["error"]["code"] == "unknown_preset"
     assert len(response.get_data()) < 2_000
+
+
+def test_two_image_fields_are_refused_not_silently_dropped(app) -> None:
+    data = {"image": [(io.BytesIO(_png()), "a.png"), (io.BytesIO(_png()), "b.png")]}
+    response = app.test_client().post("/v1/jobs", data=data, content_type="multipart/form-data")
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "too_many_images"
+
+
+def test_a_bad_base64_entry_of_a_json_batch_fails_only_its_item(monkeypatch: pytest.MonkeyPatch, app) -> None:
+    from app.errors import ApiError
+    from app.service import Service
+
+    submitted: list[object] = []
+
+    def fake_submit_many(self, images, raw):  # no Redis here: record what reached the service
+        submitted.extend(images)
+        return [item if isinstance(item, ApiError) else {"id": "j", "status": "succeeded"} for item in images]
+
+    monkeypatch.setattr(Service, "submit_many", fake_submit_many)
+    monkeypatch.setattr("app.jobs._batch_item", lambda item, deadline: item)
+    good = base64.b64encode(_png()).decode()
+    response = app.test_client().post("/v1/batch_predict", json={"images": [good, "%%% not base64", good]})
+    assert response.status_code == 200, response.get_json()
+    assert [isinstance(item, bytes) for item in submitted] == [True, False, True]
+    assert submitted[1].code == "invalid_base64"  # type: ignore[union-attr]

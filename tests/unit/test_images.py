@@ -322,6 +322,8 @@ def test_decompression_bomb_over_pillows_limit_is_413(width: int, height: int) -
     # Above Pillow's own bomb limit (warning at 89M pixels, error at twice that) even with our limit higher.
     error = rejection(png_claiming(width, height), max_pixels=10**12)
     assert (error.status_code, error.code) == (413, "too_many_pixels")
+    # Our words and the limit in force, not Pillow's message.
+    assert error.message == f"the image has too many pixels; the limit is {Image.MAX_IMAGE_PIXELS}"
 
 
 def test_real_decompression_bomb_is_413() -> None:
