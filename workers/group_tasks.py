@@ -10,7 +10,6 @@ engine call, and one voting task. Page jobs never group (each needs its own line
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -19,7 +18,7 @@ from celery import Task
 from config.settings import get_settings
 from workers.celery_app import celery_app
 from workers.options import JobOptions
-from workers.pipeline import queue_group_recognition, start_recognition
+from workers.pipeline import group_key, queue_group_recognition, start_recognition
 from workers.runtime import job_store
 from workers.store import JobStore, decode_png
 from workers.tasks import MAX_DELIVERIES, doubtful_crops, engine_failure, finish, run_engine
@@ -54,7 +53,7 @@ def _start_claimed(store: JobStore, fresh: list[str]) -> None:
         if job is None:
             log.warning("job %s expired before it started", found_id)
             continue
-        groups.setdefault(_group_key(job), []).append((found_id, job))
+        groups.setdefault(group_key(job), []).append((found_id, job))
     for members in groups.values():
         options = JobOptions.from_dict(members[0][1]["options"])
         if len(members) == 1 or options.mode == "page":
@@ -75,11 +74,6 @@ def start_group(job_ids: list[str], images: list[str], options: dict[str, Any]) 
             start_recognition(celery_app, job_id, image, resolved)
         return
     queue_group_recognition(celery_app, job_ids, images, resolved, None)
-
-
-def _group_key(job: dict[str, Any]) -> str:
-    """Jobs group when every option is the same (their engines then read the same way)."""
-    return json.dumps(job["options"], sort_keys=True)
 
 
 @celery_app.task(name="ocr.recognize_group")

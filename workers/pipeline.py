@@ -39,14 +39,20 @@ def lookup_key(store: JobStore, image_sha256: str, options: JobOptions, info_max
 
     ``info_max_age_s``: how old this process's copy of the engines' versions may be (0: read Redis).
     """
-    info = store.engine_info(list(options.engines), info_max_age_s)
+    versions = current_versions(store, options.engines, info_max_age_s)
+    return content_key(image_sha256, options.cache_material(), versions) if versions is not None else None
+
+
+def current_versions(store: JobStore, engines: tuple[str, ...], info_max_age_s: float = 0.0) -> dict[str, str] | None:
+    """Each engine's current model version, as its workers published it; None if any is unknown."""
+    info = store.engine_info(list(engines), info_max_age_s)
     versions: dict[str, str] = {}
-    for name in options.engines:
+    for name in engines:
         engine = info.get(name)
         if not engine or not engine.get("available") or not engine.get("model_version"):
             return None
         versions[name] = engine["model_version"]
-    return content_key(image_sha256, options.cache_material(), versions)
+    return versions
 
 
 def start_job(
@@ -174,12 +180,17 @@ def queue_group_recognition(
     chord(header)(callback.set(queue=COMBINE_QUEUE).on_error(failed))
 
 
+def group_key(job: dict[str, Any]) -> str:
+    """Jobs can run as one group when every option is the same (their engines then read the same way)."""
+    return json.dumps(job["options"], sort_keys=True)
+
+
 def queue_together(celery_app: Celery, jobs: list[dict[str, Any]]) -> None:
     """Start jobs sent together (created with ``defer=True``; their records) as groups of identical options:
     one message per group, and a worker forms the group's chord. They never wait for other jobs."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for job in jobs:
-        groups.setdefault(json.dumps(job["options"], sort_keys=True), []).append(job)
+        groups.setdefault(group_key(job), []).append(job)
     for members in groups.values():
         args = ([job["id"] for job in members], [job["image_sha256"] for job in members], members[0]["options"])
         celery_app.send_task("ocr.start_group", args=args, queue=COMBINE_QUEUE, ignore_result=True)

@@ -54,9 +54,10 @@ def without_silent_engines(options: JobOptions, named: bool) -> JobOptions:
     return replace(options, engines=running, skipped_engines=skipped)
 
 
-def stages(options: JobOptions) -> Stages:
-    """The job's stages: its voting's cascade split, or every engine in one stage."""
-    cascade = voting_rule(options).cascade
+def stages(options: JobOptions, rule: KindVoting | None = None) -> Stages:
+    """The job's stages: its voting's cascade split, or every engine in one stage (``rule``: the job's
+    :func:`voting_rule`, when the caller has it already)."""
+    cascade = (rule or voting_rule(options)).cascade
     plan = cascade.plan(options.engines) if cascade is not None and options.cascade else None
     if plan is None:
         return Stages(tuple(options.engines))

@@ -42,7 +42,7 @@ def build_result(
     rule = voting_rule(options)
     # Votes use calibrated confidences; every engine's own view keeps the confidences it reported.
     voting = calibrated(readings, rule)
-    stage = stages(options)
+    stage = stages(options, rule)
     common: dict[str, Any] = {
         "mode": options.mode,
         "kind": job_kind(options.mode, options.content),
@@ -54,7 +54,7 @@ def build_result(
     }
     boxes = (layout or {}).get("boxes") or [[0, 0, *(image_size or [0, 0])]]
     crops = 1 if options.mode == "char" else len(boxes)
-    decisions = cascade_decisions(voting, crops, options, {f["engine"] for f in failed})
+    decisions = cascade_decisions(voting, crops, options, {f["engine"] for f in failed}, rule)
     if decisions is not None and rule.cascade is not None:
         common["cascade"] = {
             "first": list(stage.first),
@@ -108,13 +108,19 @@ def calibrated(readings: dict[str, dict[int, EngineResult]], rule: KindVoting) -
 
 
 def cascade_decisions(
-    voting: dict[str, dict[int, EngineResult]], crops: int, options: JobOptions, failed: set[str]
+    voting: dict[str, dict[int, EngineResult]],
+    crops: int,
+    options: JobOptions,
+    failed: set[str],
+    rule: KindVoting | None = None,
 ) -> list[Decision] | None:
     """Per crop: the first stage's score and whether it answers the crop alone; None without a cascade.
 
     A first-stage engine that failed sends every crop on: the threshold was fitted with all of them.
+    ``rule``: the job's :func:`voting_rule`, when the caller has it already.
     """
-    rule, stage = voting_rule(options), stages(options)
+    rule = rule or voting_rule(options)
+    stage = stages(options, rule)
     cascade = rule.cascade
     if cascade is None or not stage.later:
         return None

@@ -122,9 +122,7 @@ class JobStore:
 
     def mark_running(self, job_id: str) -> None:
         """Move a queued job to running (a no-op for jobs already further along)."""
-        key = self._job_key(job_id)
-        if self.client.hget(key, "status") == b'"queued"':
-            self.client.hset(key, mapping={"status": '"running"', "started_at": json.dumps(now_iso())})
+        self.mark_all_running([job_id])
 
     # Jobs waiting to start: a worker starting one job takes the others waiting with it (workers.tasks.start)
     def add_waiting(self, job_ids: list[str]) -> None:
@@ -169,10 +167,7 @@ class JobStore:
             for job_id in job_ids:
                 pipe.hgetall(self._job_key(job_id))
             raws = pipe.execute()
-        return {
-            job_id: ({k.decode(): json.loads(v) for k, v in raw.items()} if raw else None)
-            for job_id, raw in zip(job_ids, raws, strict=True)
-        }
+        return {job_id: _decoded_record(raw) for job_id, raw in zip(job_ids, raws, strict=True)}
 
     # Each engine's output, kept until the job is voted, so a job can still be voted when a task is killed
     def save_output(self, job_id: str, engine: str, output: dict[str, Any]) -> None:
@@ -225,10 +220,7 @@ class JobStore:
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         """The job record with its JSON fields decoded, or None when unknown or expired."""
-        raw = self.client.hgetall(self._job_key(job_id))
-        if not raw:
-            return None
-        return {key.decode(): json.loads(value) for key, value in raw.items()}
+        return _decoded_record(self.client.hgetall(self._job_key(job_id)))
 
     def wait_for_job(self, job_id: str, timeout_s: float) -> dict[str, Any] | None:
         """Poll until the job is finished or ``timeout_s`` passes; return the last record seen."""
@@ -333,3 +325,8 @@ class JobStore:
             pipe.hset(key, mapping=encoded)
             pipe.expire(key, self.result_ttl_s)
             pipe.execute()
+
+
+def _decoded_record(raw: dict[bytes, bytes]) -> dict[str, Any] | None:
+    """A job record as read from its Redis hash, JSON fields decoded (None for no record)."""
+    return {key.decode(): json.loads(value) for key, value in raw.items()} if raw else None

@@ -20,11 +20,11 @@ from engines.steps import apply_steps
 from workers.celery_app import celery_app
 from workers.metrics import record_job_failure, record_job_finished
 from workers.options import JobOptions
-from workers.pipeline import lookup_key, queue_later_stage, queue_recognition
+from workers.pipeline import current_versions, queue_later_stage, queue_recognition
 from workers.planning import voting_rule
 from workers.results import build_result, calibrated, cascade_decisions, crop_readings
 from workers.runtime import engine_pool, job_store
-from workers.store import JobStore, crop_box, decode_png, pad_box
+from workers.store import content_key, crop_box, decode_png, pad_box
 
 log = logging.getLogger(__name__)
 # A task delivered more often than this was redelivered after its worker process died each time.
@@ -157,8 +157,8 @@ def doubtful_crops(outputs: list[dict[str, Any]], options: JobOptions, boxes: li
     """The crops a cascade's first stage (``outputs``) was unsure of, which the later engines must read."""
     crops = 1 if options.mode == "char" or not boxes else len(boxes)
     failed = {o["engine"] for o in outputs if not o["ok"]}
-    voting = calibrated(crop_readings(outputs), voting_rule(options))
-    decisions = cascade_decisions(voting, crops, options, failed) or []
+    rule = voting_rule(options)
+    decisions = cascade_decisions(calibrated(crop_readings(outputs), rule), crops, options, failed, rule) or []
     return [index for index, (_, accepted) in enumerate(decisions) if not accepted]
 
 
@@ -189,16 +189,12 @@ def finish(outputs: list[dict[str, Any]], job_id: str, job: dict[str, Any], opti
     # Only complete results are reused: a transient engine failure must not be served again.
     layout_failed = bool((job.get("layout") or {}).get("error"))
     if job.get("cacheable", True) and not result["failed_engines"] and not layout_failed:
-        key = lookup_key(store, job["image_sha256"], options, get_settings().engine_info_max_age_s)
+        versions = current_versions(store, options.engines, get_settings().engine_info_max_age_s)
         # The key names every engine's current version, including engines a cascade did not need;
         # a result read by another version than the key names is not stored under it.
-        if key is not None and _versions_current(store, result["model_versions"]):
-            store.put_cached(key, result)
-
-
-def _versions_current(store: JobStore, versions: dict[str, str]) -> bool:
-    info = store.engine_info(list(versions), get_settings().engine_info_max_age_s)
-    return all((info.get(name) or {}).get("model_version") == version for name, version in versions.items())
+        read_by = result["model_versions"].items()
+        if versions is not None and all(versions.get(name) == version for name, version in read_by):
+            store.put_cached(content_key(job["image_sha256"], options.cache_material(), versions), result)
 
 
 @celery_app.task(name="ocr.job_failed", ignore_result=True)

@@ -50,17 +50,11 @@ def test_a_start_takes_the_jobs_waiting_with_it_and_their_own_starts_do_nothing(
     app_client, redis_client: redis.Redis
 ) -> None:
     from app.service import service
-    from workers.pipeline import StoredImage, start_job
 
     images = [render_png(char, size=40) for char in CHARS]
     with app_client.application.app_context():
         svc = service()
-        jobs = []
-        for png in images:
-            image = svc.validate(png)
-            options = svc.resolve_options({"mode": "char", "engines": ["tesseract"]}, image)
-            stored = StoredImage(image.sha256, image.png, image.width, image.height)
-            jobs.append(start_job(svc.celery, svc.store, stored, options, use_cache=False, defer=True))
+        jobs = _deferred_char_jobs(svc, images, "tesseract")
         ids = [job["id"] for job in jobs]
         # As when jobs arrive while the voting worker is busy: all wait, the first one's start runs first.
         svc.store.add_waiting(ids)
@@ -81,7 +75,7 @@ def test_a_group_killed_at_the_hard_time_limit_splits_so_only_the_bad_image_fail
     from PIL import Image
 
     from app.service import service
-    from workers.pipeline import StoredImage, queue_together, start_job
+    from workers.pipeline import queue_together
 
     buffer = io.BytesIO()
     Image.new("L", (40, 40), 0).save(buffer, format="PNG")  # all dark: the stubborn engine hangs on it
@@ -90,12 +84,7 @@ def test_a_group_killed_at_the_hard_time_limit_splits_so_only_the_bad_image_fail
     try:
         with app_client.application.app_context():
             svc = service()
-            jobs = []
-            for png in images:
-                image = svc.validate(png)
-                options = svc.resolve_options({"mode": "char", "engines": ["stubborn"]}, image)
-                stored = StoredImage(image.sha256, image.png, image.width, image.height)
-                jobs.append(start_job(svc.celery, svc.store, stored, options, use_cache=False, defer=True))
+            jobs = _deferred_char_jobs(svc, images, "stubborn")
             queue_together(svc.celery, jobs)  # one group: its one engine task hangs and is killed
             finished = [
                 wait_job(lambda jid: app_client.get(f"/v1/jobs/{jid}").get_json(), job["id"], timeout=60)
@@ -108,3 +97,16 @@ def test_a_group_killed_at_the_hard_time_limit_splits_so_only_the_bad_image_fail
     # The good jobs ran again alone after the group's task was killed at the 5 s hard limit.
     assert all(job["result"]["processing_time_ms"] > 5000 for job in (finished[0], finished[2]))
     assert [finished[0]["result"]["character"], finished[2]["result"]["character"]] == ["A", "7"]
+
+
+def _deferred_char_jobs(svc, images: list[bytes], engine: str) -> list[dict]:
+    """Char jobs for ``engine`` created as the API creates them, but not started (the test starts them)."""
+    from workers.pipeline import StoredImage, start_job
+
+    jobs = []
+    for png in images:
+        image = svc.validate(png)
+        options = svc.resolve_options({"mode": "char", "engines": [engine]}, image)
+        stored = StoredImage(image.sha256, image.png, image.width, image.height)
+        jobs.append(start_job(svc.celery, svc.store, stored, options, use_cache=False, defer=True))
+    return jobs

@@ -37,22 +37,24 @@ def test_job_survives_sigkill_of_its_worker(app_client, start_worker, redis_clie
     assert job["result"]["engines"]["slow_tesseract"]["text"] == "survivor"
 
 
+def _run_with_worker(app_client, worker, data: dict, timeout: float) -> dict:
+    """Submit a multipart job while ``worker`` serves its queue, wait for the job, then stop the worker."""
+    try:
+        response = app_client.post("/v1/jobs", data=data, content_type="multipart/form-data")
+        return wait_job(lambda jid: app_client.get(f"/v1/jobs/{jid}").get_json(), response.get_json()["id"], timeout)
+    finally:
+        worker.stop()
+
+
 def test_engine_past_its_soft_time_limit_is_left_out_of_the_vote(app_client, start_worker) -> None:
     # This worker's slow engine sleeps 6 s, past the 4 s soft limit the test services run with.
     worker = start_worker("sleepy", ["engine.slow_tesseract"], env={"OCR_TEST_SLOW_SECONDS": "6"})
-    try:
-        response = app_client.post(
-            "/v1/jobs",
-            data={
-                "image": (io.BytesIO(render_png("on time")), "t.png"),
-                "mode": "text",
-                "engines": "tesseract,slow_tesseract",
-            },
-            content_type="multipart/form-data",
-        )
-        job = wait_job(lambda jid: app_client.get(f"/v1/jobs/{jid}").get_json(), response.get_json()["id"], timeout=30)
-    finally:
-        worker.stop()
+    data = {
+        "image": (io.BytesIO(render_png("on time")), "t.png"),
+        "mode": "text",
+        "engines": "tesseract,slow_tesseract",
+    }
+    job = _run_with_worker(app_client, worker, data, timeout=30)
     assert job["status"] == "succeeded", job
     assert job["result"]["text"] == "on time"
     assert [(f["engine"], f["code"]) for f in job["result"]["failed_engines"]] == [("slow_tesseract", "timeout")]
@@ -61,20 +63,13 @@ def test_engine_past_its_soft_time_limit_is_left_out_of_the_vote(app_client, sta
 def test_engine_killed_at_its_hard_time_limit_is_left_out_of_the_vote(app_client, start_worker) -> None:
     # The stubborn engine ignores the soft limit on a mostly dark crop: only the 5 s hard limit ends it.
     worker = start_worker("stubborn-alone", ["engine.stubborn"])
-    try:
-        response = app_client.post(
-            "/v1/jobs",
-            data={
-                "image": (io.BytesIO(render_png("A", size=40, invert=True)), "a.png"),
-                "mode": "char",
-                "engines": "tesseract,stubborn",
-                "cache": "false",
-            },
-            content_type="multipart/form-data",
-        )
-        job = wait_job(lambda jid: app_client.get(f"/v1/jobs/{jid}").get_json(), response.get_json()["id"], timeout=40)
-    finally:
-        worker.stop()
+    data = {
+        "image": (io.BytesIO(render_png("A", size=40, invert=True)), "a.png"),
+        "mode": "char",
+        "engines": "tesseract,stubborn",
+        "cache": "false",
+    }
+    job = _run_with_worker(app_client, worker, data, timeout=40)
     assert job["status"] == "succeeded", job
     assert job["result"]["character"] == "A"
     failed = job["result"]["failed_engines"]
