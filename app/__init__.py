@@ -12,6 +12,7 @@ from flask import send_from_directory
 from kombu.exceptions import OperationalError
 
 from app.errors import error_body, register_error_handlers
+from app.exports import exports_bp
 from app.health import VERSION, health_bp
 from app.jobs import jobs_bp
 from app.metrics import init_metrics
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     _register_backend_errors(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(exports_bp)
     init_metrics(app)
     app.spec_processor(add_request_bodies)
 

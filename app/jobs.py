@@ -8,6 +8,7 @@ from typing import Any
 from apiflask import APIBlueprint
 from flask import request, url_for
 
+from app.document_jobs import document_view
 from app.errors import ApiError
 from app.requests import read_batch, read_single
 from app.schemas import BatchOut, JobOut, PredictOut, PredictTextOut
@@ -23,11 +24,23 @@ PRIVATE_OPTIONS = ("kinds", "calibration")
 
 
 def public_job(job: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a job record that users see."""
+    """The fields of a job record that users see (a document job's with its per-page progress)."""
     public = {name: job.get(name) for name in PUBLIC_JOB_FIELDS}
     if isinstance(public["options"], dict):
         public["options"] = {k: v for k, v in public["options"].items() if k not in PRIVATE_OPTIONS}
+    if "document" in job:
+        public["document"] = {"format": job["document"]["format"], "page_count": len(job["document"]["pages"])}
+        public["pages"] = job.get("pages", [])
     return public
+
+
+def read_job(job_id: str) -> dict[str, Any]:
+    """The job record (a document job's put together from its pages' jobs); 404 when unknown or expired."""
+    svc = service()
+    job = svc.store.get_job(job_id)
+    if job is None:
+        raise ApiError(404, "job_not_found", f"no job {job_id[:64]} (unknown or expired)")
+    return document_view(svc.store, job) if "document" in job else job
 
 
 @jobs_bp.post("/jobs")
@@ -39,7 +52,7 @@ def submit_job() -> tuple[dict[str, Any], int, dict[str, str]]:
     An `Idempotency-Key` header makes retries safe: the same key and body give the same job.
     """
     data, options = read_single()
-    job = service().submit(data, options, request.headers.get("Idempotency-Key"))
+    job = service().submit(data, options, request.headers.get("Idempotency-Key"), documents=True)
     location = url_for("jobs.get_job", job_id=job["id"])
     return public_job(job), 202, {"Location": location}
 
@@ -48,11 +61,12 @@ def submit_job() -> tuple[dict[str, Any], int, dict[str, str]]:
 @jobs_bp.output(JobOut)
 @jobs_bp.doc(summary="Read a job's status and result", responses=[404])
 def get_job(job_id: str) -> dict[str, Any]:
-    """Return the job: `queued`, `running`, `succeeded` (with its result) or `failed` (with its error)."""
-    job = service().store.get_job(job_id)
-    if job is None:
-        raise ApiError(404, "job_not_found", f"no job {job_id} (unknown or expired)")
-    return public_job(job)
+    """Return the job: `queued`, `running`, `succeeded` (with its result) or `failed` (with its error).
+
+    A document job (PDF, multi-page TIFF) lists its `pages` with each page's status while it runs, and its
+    result holds every page's result; a page that failed is reported in `failed_pages`.
+    """
+    return public_job(read_job(job_id))
 
 
 @jobs_bp.post("/predict")

@@ -23,6 +23,12 @@ CASCADE_HELP = (
 )
 
 
+UPRIGHT_HELP = (
+    "pages: detect a page turned by 90, 180 or 270 degrees or slightly skewed and read it upright (default "
+    "true); boxes are always given in the uploaded image's coordinates"
+)
+
+
 class OptionsFields(Schema):
     """Options shared by every recognition request."""
 
@@ -54,6 +60,7 @@ class OptionsFields(Schema):
         load_default=None, validate=validators.OneOf(CONTENTS), metadata={"description": CONTENT_HELP}
     )
     cascade = fields.Boolean(load_default=True, metadata={"description": CASCADE_HELP})
+    upright = fields.Boolean(load_default=True, metadata={"description": UPRIGHT_HELP})
 
 
 class JobJsonIn(OptionsFields):
@@ -75,6 +82,7 @@ class JobFormIn(Schema):
     cache = fields.Boolean()
     content = fields.String(validate=validators.OneOf(CONTENTS), metadata={"description": CONTENT_HELP})
     cascade = fields.Boolean(metadata={"description": CASCADE_HELP})
+    upright = fields.Boolean(metadata={"description": UPRIGHT_HELP})
 
 
 class BatchJsonIn(OptionsFields):
@@ -185,6 +193,47 @@ class LineOut(Schema):
     cascade = fields.Nested(LineCascadeOut, allow_none=True)
 
 
+class BlockOut(Schema):
+    """A text block of a page (a column's paragraph, a header, a caption), in reading order."""
+
+    box = fields.List(fields.Integer(), metadata={"description": "left, top, right, bottom in the image"})
+    lines = fields.List(fields.Integer(), metadata={"description": "indexes into `lines`, in reading order"})
+
+
+class OrientationOut(Schema):
+    """What was done to read a page upright (boxes are always on the uploaded image)."""
+
+    rotation = fields.Integer(metadata={"description": "clockwise quarter turn the page was found in: 0, 90, 180, 270"})
+    skew = fields.Float(metadata={"description": "skew in degrees that was straightened"})
+
+
+class PageResultOut(Schema):
+    """One page of a document job."""
+
+    page = fields.Integer(metadata={"description": "page number, from 1"})
+    job_id = fields.String(allow_none=True, metadata={"description": "the page's own job"})
+    status = fields.String()
+    size = fields.List(fields.Integer(), allow_none=True, metadata={"description": "width, height in pixels"})
+    result = fields.Nested(lambda: ResultOut(), allow_none=True)
+    error = fields.Nested(ErrorOut, allow_none=True)
+
+
+class PageProgressOut(Schema):
+    """A document page's progress."""
+
+    page = fields.Integer()
+    job_id = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "queued | running | succeeded | failed"})
+    error = fields.Nested(ErrorOut, allow_none=True)
+
+
+class DocumentOut(Schema):
+    """The uploaded document."""
+
+    format = fields.String(metadata={"description": "PDF or TIFF"})
+    page_count = fields.Integer()
+
+
 class LayoutOut(Schema):
     """Which engine found the lines of a page job, and its error if it failed (then: one line)."""
 
@@ -219,6 +268,10 @@ class ResultOut(Schema):
     char_cascade = fields.Nested(LineCascadeOut, allow_none=True, metadata={"description": "char jobs"})
     model_versions = fields.Dict(keys=fields.String(), values=fields.String())
     layout = fields.Nested(LayoutOut)
+    blocks = fields.List(fields.Nested(BlockOut), metadata={"description": "page jobs: blocks in reading order"})
+    orientation = fields.Nested(OrientationOut)
+    pages = fields.List(fields.Nested(PageResultOut), metadata={"description": "document jobs: every page"})
+    failed_pages = fields.List(fields.Integer(), metadata={"description": "document jobs: pages that failed"})
     processing_time_ms = fields.Float()
 
 
@@ -234,6 +287,8 @@ class JobOut(Schema):
     options = fields.Dict()
     result = fields.Nested(ResultOut, allow_none=True)
     error = fields.Nested(ErrorOut, allow_none=True)
+    document = fields.Nested(DocumentOut, metadata={"description": "document jobs (PDF, multi-page TIFF)"})
+    pages = fields.List(fields.Nested(PageProgressOut), metadata={"description": "document jobs: each page's state"})
 
 
 class PredictOut(Schema):

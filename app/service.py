@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -10,6 +11,8 @@ from typing import Any, cast
 from celery import Celery
 from flask import current_app
 
+from app.document_jobs import document_view, submit_document
+from app.documents import DocumentPages, is_document, split_document
 from app.errors import ApiError
 from app.images import ValidatedImage, validate_image
 from config.settings import Settings
@@ -69,6 +72,7 @@ class Service:
             kinds=_kind_voting(fitted, raw, job_kind(mode, raw.get("content"))),
             content=raw.get("content"),
             cascade=raw.get("cascade", True),
+            upright=raw.get("upright", True),
         )
         return without_silent_engines(options, named=bool(raw.get("engines")))
 
@@ -90,8 +94,19 @@ class Service:
                 return name
         raise ApiError(422, "no_layout_engine", f"page mode needs one of {self.settings.layout_engines} enabled")
 
-    def submit(self, data: bytes, raw: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
-        """Validate, resolve and start a job; the same idempotency key and body give the same job."""
+    def submit(
+        self, data: bytes, raw: dict[str, Any], idempotency_key: str | None = None, documents: bool = False
+    ) -> dict[str, Any]:
+        """Validate, resolve and start a job; the same idempotency key and body give the same job.
+
+        ``documents``: a PDF or multi-page TIFF becomes a document job (one page job per page); without it,
+        such a file is refused (the synchronous endpoints answer for one image).
+        """
+        if is_document(data):
+            if not documents:
+                raise ApiError(415, "document_not_accepted", "PDFs and multi-page TIFFs are read by POST /v1/jobs")
+            document = self.split(data)
+            return self._submit_document_once(idempotency_key, document, raw, hashlib.sha256(data).hexdigest())
         image = self.validate(data)
         options = self.resolve_options(raw, image)
         stored = StoredImage(image.sha256, image.png, image.width, image.height)
@@ -99,6 +114,37 @@ class Service:
         if idempotency_key:
             return self._submit_once(idempotency_key, stored, options, use_cache)
         return start_job(self.celery, self.store, stored, options, use_cache, None, self.settings.engine_info_max_age_s)
+
+    def split(self, data: bytes) -> DocumentPages:
+        """The pages of a PDF or multi-page TIFF, within the limits."""
+        if len(data) > self.settings.max_upload_bytes:
+            limit = self.settings.max_upload_bytes
+            raise ApiError(413, "image_too_large", f"the upload is {len(data)} bytes; the limit is {limit}")
+        settings = self.settings
+        document = split_document(data, settings.max_pages, settings.pdf_dpi, settings.max_image_pixels)
+        if document is None:
+            raise ApiError(422, "corrupt_document", "the document cannot be read")
+        return document
+
+    def _submit_document_once(
+        self, key: str | None, document: DocumentPages, raw: dict[str, Any], upload_sha256: str
+    ) -> dict[str, Any]:
+        if not key:
+            return submit_document(self, document, raw, upload_sha256)
+        reserved = new_job_id()
+        options = {k: v for k, v in raw.items() if k != "image"}
+        digest = content_key(upload_sha256, {"document": options}, {})
+        try:
+            earlier = self.store.claim_idempotency_key(key, digest, reserved)
+        except IdempotencyConflict as exc:
+            raise ApiError(422, "idempotency_conflict", "Idempotency-Key was used with a different request") from exc
+        if earlier is not None:
+            for _ in range(100):
+                job = self.store.get_job(earlier)
+                if job is not None:
+                    return document_view(self.store, job) if "document" in job else job
+                time.sleep(0.01)
+        return submit_document(self, document, raw, upload_sha256, job_id=reserved)
 
     def submit_many(self, images: list[bytes | ApiError], raw: dict[str, Any]) -> list[dict[str, Any] | ApiError]:
         """Validate and start every image as its own job, all run as one group (one engine call per engine
@@ -110,6 +156,8 @@ class Service:
                 items.append(data)
                 continue
             try:
+                if is_document(data):
+                    raise ApiError(415, "document_not_accepted", "PDFs and multi-page TIFFs are read by POST /v1/jobs")
                 image = self.validate(data)
                 options = self.resolve_options(raw, image)
             except ApiError as exc:

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1)
     max_image_pixels: int = Field(40_000_000, ge=1)
     max_batch_images: int = Field(64, ge=1)
+    # Documents (PDF, multi-page TIFF): pages per job, and the resolution PDF pages are rendered at.
+    max_pages: int = Field(50, ge=1)
+    pdf_dpi: int = Field(200, ge=50, le=600)
 
     # Storage and cache
     image_ttl_s: int = Field(24 * 3600, ge=1)

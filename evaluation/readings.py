@@ -18,10 +18,10 @@ import requests
 
 from app.images import validate_image
 from engines.base import CharCandidate, CharResult, Engine, EngineError, TextResult
-from engines.layout import reading_order
 from engines.steps import apply_steps
 from evaluation.manifest import Item
-from workers.store import decode_png, pad_box
+from workers.page_layout import find_lines, upright_page
+from workers.store import decode_png
 
 MODE_FOR_KIND = {"char": "char", "word": "line", "line": "line", "page": "page"}
 
@@ -155,12 +155,13 @@ def _add_lines(reading: Reading, name: str, results: list[Any]) -> None:
         line[name] = result
 
 
-def page_crops(pixels: np.ndarray, layout: Engine) -> list[np.ndarray]:
-    """Line crops in reading order, padded as the workers pad them."""
-    height, width = pixels.shape[:2]
-    boxes = layout.detect_lines(pixels)
-    padded = [pad_box(boxes[i], width, height) for i in reading_order(boxes)] or [[0, 0, width, height]]
-    return [pixels[top:bottom, left:right] for left, top, right, bottom in padded]
+def page_crops(pixels: np.ndarray, layout: Engine, upright: bool = True) -> list[np.ndarray]:
+    """Line crops in reading order, found exactly as a page job's layout step finds them (the page turned
+    upright and straightened first, lines grouped into blocks, boxes padded)."""
+    if upright:
+        pixels, _ = upright_page(pixels)
+    boxes = find_lines(pixels, layout)["boxes"]
+    return [pixels[top:bottom, left:right] for left, top, right, bottom in boxes]
 
 
 def with_progress(readings: Iterator[Reading], total: int, enabled: bool) -> Iterator[Reading]:

@@ -32,6 +32,8 @@ class JobOptions:
     cascade: bool = True
     # Engines left out because they cannot change the answer (engine -> why), reported in the result.
     skipped_engines: dict[str, str] = field(default_factory=dict)
+    # Page mode: find and undo a quarter-turn rotation and straighten a small skew before reading.
+    upright: bool = True
 
     def cache_material(self) -> dict[str, Any]:
         """Everything in the options that can change a result (part of the content key)."""
@@ -46,6 +48,7 @@ class JobOptions:
             "kinds": {kind: self.kinds[kind] for kind in sorted(self.kinds)},
             "content": self.content,
             "cascade": self.cascade,
+            "upright": self.upright if self.mode == "page" else None,
         }
 
     def to_dict(self) -> dict[str, Any]:

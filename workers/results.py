@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from engines.base import CharResult, EngineResult, TextResult, Word, result_from_dict
+from engines.layout import block_box
 from ensemble import vote_chars, vote_text
 from ensemble.calibration import Calibration, calibrate
 from ensemble.cascade import accepts, char_score, first_char_vote, first_stage_weights, first_text_vote, text_score
@@ -18,6 +19,7 @@ from ensemble.disagreement import disagreements
 from ensemble.kinds import KindVoting, job_kind
 from ensemble.voting import joint_confidence
 from workers.options import JobOptions
+from workers.page_layout import to_original_coordinates
 from workers.planning import stages, voting_rule
 
 # A character whose calibrated confidence is below this is reported in a disagreement span.
@@ -76,7 +78,18 @@ def build_result(
     result = {**common, **_join_lines(lines), "lines": lines, "engines": _engine_text_views(texts, failed)}
     if layout is not None:
         result["layout"] = {"engine": layout["engine"], "error": layout.get("error")}
+        result["blocks"] = _blocks(layout, boxes)
+        to_original_coordinates(result, layout)
     return result
+
+
+def _blocks(layout: dict[str, Any], boxes: list[list[int]]) -> list[dict[str, Any]]:
+    """The page's blocks (each: box and the indexes of its lines, in reading order); one block of every
+    line for a layout recorded before blocks existed."""
+    found = layout.get("blocks")
+    if found:
+        return [{"box": list(block["box"]), "lines": list(block["lines"])} for block in found]
+    return [{"box": block_box(boxes, range(len(boxes))), "lines": list(range(len(boxes)))}]
 
 
 Decision = tuple[float, bool]

@@ -30,7 +30,7 @@ WAITING_CAP = 10_000
 # One hash of worker announcements (hostname -> record with its expiry): /ready reads it in one call.
 WORKERS_KEY = f"{PREFIX}workers"
 # Bump when the content or meaning of a job result changes.
-RESULT_FORMAT = 2
+RESULT_FORMAT = 3
 JOB_STATUSES = ("queued", "running", "succeeded", "failed")
 
 

@@ -15,16 +15,16 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from config.settings import get_settings
 from engines.base import EngineError
-from engines.layout import reading_order
 from engines.steps import apply_steps
 from workers.celery_app import celery_app
 from workers.metrics import record_job_failure, record_job_finished
 from workers.options import JobOptions
+from workers.page_layout import encode_png, find_lines, recognition_image, transform_record, upright_page
 from workers.pipeline import current_versions, queue_later_stage, queue_recognition
 from workers.planning import voting_rule
 from workers.results import build_result, calibrated, cascade_decisions, crop_readings
 from workers.runtime import engine_pool, job_store
-from workers.store import content_key, crop_box, decode_png, pad_box
+from workers.store import content_key, crop_box, decode_png
 
 log = logging.getLogger(__name__)
 # A task delivered more often than this was redelivered after its worker process died each time.
@@ -110,26 +110,18 @@ def detect_lines(job_id: str, image_sha256: str, layout_engine: str) -> None:
     if png is None:
         store.fail_job(job_id, "image_expired", "the stored image expired before its lines were detected")
         return
-    image = decode_png(png)
-    layout = find_lines(image, layout_engine)
-    store.set_layout(job_id, layout)
     options = JobOptions.from_dict(job["options"])
+    image, transform = decode_png(png), None
+    if options.upright:
+        image, transform = upright_page(image)
+    layout = find_lines(image, engine_pool().get(layout_engine))
+    if transform is not None:
+        # The engines read the upright page: stored beside the upload under its own digest.
+        image_sha256, corrected = encode_png(image)
+        store.put_image(image_sha256, corrected)
+        layout.update(image_sha256=image_sha256, transform=transform_record(transform))
+    store.set_layout(job_id, layout)
     queue_recognition(celery_app, job_id, image_sha256, options, layout["boxes"])
-
-
-def find_lines(image: Any, layout_engine: str) -> dict[str, Any]:
-    """Line boxes in reading order from ``layout_engine``; the whole image as one line if it fails."""
-    height, width = image.shape[:2]
-    try:
-        found = engine_pool().get(layout_engine).detect_lines(image)
-        error = None
-    except (EngineError, SoftTimeLimitExceeded) as exc:
-        found, error = [], {"code": getattr(exc, "code", "timeout"), "message": str(exc)}
-    except Exception as exc:
-        log.exception("layout by %s failed", layout_engine)
-        found, error = [], {"code": "failed", "message": f"{type(exc).__name__}: {exc}"}
-    boxes = [pad_box(found[i], width, height) for i in reading_order(found)] or [[0, 0, width, height]]
-    return {"engine": layout_engine, "boxes": boxes, "error": error}
 
 
 @celery_app.task(name="ocr.escalate", ignore_result=True)
@@ -148,9 +140,9 @@ def escalate(outputs: list[dict[str, Any]], job_id: str) -> None:
         return
     if options.mode == "page" and boxes:
         later_boxes, indexes = [boxes[index] for index in doubtful], doubtful
-        queue_later_stage(celery_app, job_id, job["image_sha256"], options, later_boxes, indexes, outputs)
+        queue_later_stage(celery_app, job_id, recognition_image(job), options, later_boxes, indexes, outputs)
     else:
-        queue_later_stage(celery_app, job_id, job["image_sha256"], options, None, None, outputs)
+        queue_later_stage(celery_app, job_id, recognition_image(job), options, None, None, outputs)
 
 
 def doubtful_crops(outputs: list[dict[str, Any]], options: JobOptions, boxes: list[list[int]] | None) -> list[int]:

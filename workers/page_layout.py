@@ -1,0 +1,101 @@
+"""A page job's layout step: turn the page upright, find its lines, group them into blocks in reading order.
+
+The layout record (stored on the job) holds the line boxes in the coordinates of the image the engines
+read, which is the upright page when the upload was turned or skewed. ``transform`` records what was
+done, so that :func:`to_original_coordinates` puts every box of the result back on the uploaded image.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import asdict
+from hashlib import sha256
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from celery.exceptions import SoftTimeLimitExceeded
+from PIL import Image
+
+from engines.base import Engine, EngineError
+from engines.layout import block_box, reading_blocks
+from engines.orientation import PageTransform, upright
+from workers.store import pad_box
+
+log = logging.getLogger(__name__)
+
+
+def upright_page(image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], PageTransform | None]:
+    """The page turned upright and straightened, and what was done (None: nothing, or detection failed).
+
+    Orientation is a help, never a reason to fail a page: any error leaves the page as it came.
+    """
+    try:
+        corrected, transform = upright(image)
+    except Exception:
+        log.exception("orientation detection failed; reading the page as it came")
+        return image, None
+    return (image, None) if transform.is_identity else (corrected, transform)
+
+
+def encode_png(image: npt.NDArray[np.uint8]) -> tuple[str, bytes]:
+    """The digest and lossless PNG of a corrected page, stored beside the upload for the engines."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG", compress_level=1)
+    png = buffer.getvalue()
+    return sha256(png).hexdigest(), png
+
+
+def find_lines(image: npt.NDArray[np.uint8], layout_engine: Engine) -> dict[str, Any]:
+    """Line boxes in reading order from ``layout_engine``, grouped into blocks; the whole image as one line
+    if the engine fails."""
+    height, width = image.shape[:2]
+    try:
+        found = layout_engine.detect_lines(image)
+        error = None
+    except (EngineError, SoftTimeLimitExceeded) as exc:
+        found, error = [], {"code": getattr(exc, "code", "timeout"), "message": str(exc)}
+    except Exception as exc:
+        log.exception("layout by %s failed", layout_engine.name)
+        found, error = [], {"code": "failed", "message": f"{type(exc).__name__}: {exc}"}
+    groups = reading_blocks(found)
+    order = [index for group in groups for index in group]
+    boxes = [pad_box(found[i], width, height) for i in order] or [[0, 0, width, height]]
+    blocks, start = [], 0
+    for group in groups:
+        members = list(range(start, start + len(group)))
+        blocks.append({"box": block_box(boxes, members), "lines": members})
+        start += len(group)
+    if not blocks:
+        blocks = [{"box": list(boxes[0]), "lines": [0]}]
+    return {"engine": layout_engine.name, "boxes": boxes, "blocks": blocks, "error": error}
+
+
+def transform_record(transform: PageTransform) -> dict[str, Any]:
+    """The transform as JSON data for the job's layout record."""
+    return asdict(transform)
+
+
+def to_original_coordinates(result: dict[str, Any], layout: dict[str, Any] | None) -> None:
+    """Map every box of a page result (lines, words, blocks) from the upright page back onto the upload,
+    and say what was done under ``result["orientation"]``. Changes ``result`` in place."""
+    record = (layout or {}).get("transform")
+    if not record:
+        result["orientation"] = {"rotation": 0, "skew": 0.0}
+        return
+    transform = PageTransform(**{k: tuple(v) if isinstance(v, list) else v for k, v in record.items()})
+    back = transform.to_original
+    for line in result.get("lines", []):
+        line["box"] = list(back(tuple(line["box"])))
+        for word in line.get("words", []):
+            if word.get("box"):
+                word["box"] = list(back(tuple(word["box"])))
+    for block in result.get("blocks", []):
+        block["box"] = list(back(tuple(block["box"])))
+    result["orientation"] = {"rotation": transform.rotation, "skew": round(float(transform.skew), 2)}
+
+
+def recognition_image(job: dict[str, Any]) -> str:
+    """The digest of the image the engines read for ``job``: the upright page if the layout step made one."""
+    return str((job.get("layout") or {}).get("image_sha256") or job["image_sha256"])
