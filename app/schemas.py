@@ -72,7 +72,13 @@ class JobJsonIn(OptionsFields):
 class JobFormIn(Schema):
     """A multipart job request: the image as a file, options as form fields."""
 
-    image = fields.File(required=True, metadata={"description": "PNG, JPEG, TIFF, BMP, WebP or GIF"})
+    image = fields.File(
+        required=True,
+        metadata={
+            "description": "PNG, JPEG, TIFF, BMP, WebP or GIF; /v1/jobs also takes a PDF or multi-page TIFF "
+            "(a document job)"
+        },
+    )
     mode = fields.String(validate=validators.OneOf(MODES))
     engines = fields.String(metadata={"description": "comma-separated engine names"})
     method = fields.String(validate=validators.OneOf(METHODS))
