@@ -10,17 +10,35 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import struct
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app.errors import ApiError
+from app.errors import ApiError, clip
 
 # MPO is how Pillow names the JPEGs phones write (a main image plus previews): the first frame is used.
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "MPO", "TIFF", "BMP", "WEBP", "GIF"})
 GRAY_MODES = frozenset({"1", "L", "I;16", "I;16B", "I;16L", "I", "F"})
+# What Pillow raises for a file it cannot read: its format plugins raise more than OSError (a TIFF whose
+# second IFD has no size: TypeError; short tables: struct.error, IndexError, KeyError...). Any of them is
+# the file's fault, a 422, never a 500. (Found by tests/fuzz/fuzz_images.py.)
+DECODE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    TypeError,
+    EOFError,
+    MemoryError,
+    struct.error,
+    IndexError,
+    KeyError,
+    ZeroDivisionError,
+    OverflowError,
+    RecursionError,
+)
 
 
 @dataclass(frozen=True)
@@ -43,16 +61,20 @@ def validate_image(data: bytes, max_bytes: int, max_pixels: int) -> ValidatedIma
     if len(data) > max_bytes:
         raise ApiError(413, "image_too_large", f"the image is {len(data)} bytes; the limit is {max_bytes}")
     image = _open(data, max_pixels)
-    normalised = _normalise(image)
-    buffer = io.BytesIO()
-    normalised.save(buffer, format="PNG", compress_level=1)
+    try:
+        normalised = _normalise(image)
+        buffer = io.BytesIO()
+        normalised.save(buffer, format="PNG", compress_level=1)
+        gray = np.asarray(normalised.convert("L"), dtype=np.uint8)
+    except DECODE_ERRORS as exc:  # a mode or a palette that cannot be converted
+        raise ApiError(422, "corrupt_image", f"the image cannot be decoded: {clip(exc, 200)}") from exc
     return ValidatedImage(
         sha256=hashlib.sha256(data).hexdigest(),
         source_format=str(image.format),
         width=normalised.width,
         height=normalised.height,
         png=buffer.getvalue(),
-        gray=np.asarray(normalised.convert("L"), dtype=np.uint8),
+        gray=gray,
     )
 
 
@@ -75,8 +97,9 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
         raise ApiError(413, "too_many_pixels", f"the image has too many pixels; the limit is {limit}") from exc
     except UnidentifiedImageError as exc:
         raise ApiError(415, "unsupported_format", f"not a recognised image; use {_allowed()}") from exc
-    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
-        raise ApiError(422, "corrupt_image", f"the image cannot be decoded: {exc}") from exc
+    except DECODE_ERRORS as exc:
+        # Pillow's message may quote bytes of the file: only its start is kept.
+        raise ApiError(422, "corrupt_image", f"the image cannot be decoded: {clip(exc, 200)}") from exc
     image.format = fmt
     return image
 
@@ -93,7 +116,7 @@ def _check_pixels(image: Image.Image, max_pixels: int) -> None:
 
 def _normalise(image: Image.Image) -> Image.Image:
     # A broken EXIF block leaves the pixels as stored.
-    with contextlib.suppress(OSError, ValueError, SyntaxError, KeyError, TypeError):
+    with contextlib.suppress(*DECODE_ERRORS):
         image = ImageOps.exif_transpose(image)
     if image.mode in GRAY_MODES:
         return _to_8bit_gray(image)

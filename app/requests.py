@@ -9,9 +9,9 @@ import math
 from typing import Any
 
 from flask import request
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 
-from app.errors import ApiError
+from app.errors import ApiError, clip, clipped
 from app.schemas import BatchJsonIn, JobFormIn, JobJsonIn
 
 # Built once: a schema's construction copies its fields, which cost more than loading a request.
@@ -59,7 +59,39 @@ def _json_body(schema: Schema) -> dict[str, Any]:
         raise ApiError(400, "invalid_json", "the JSON body is nested too deeply") from exc
     if not isinstance(payload, dict):
         raise ApiError(400, "invalid_json", "the body is not a JSON object")
-    return _load(schema, payload)
+    wrong = _json_type_errors(schema, payload)
+    if wrong:
+        raise ApiError(422, "invalid_request", f"invalid request: {clipped(wrong)}")
+    # JSON Schema's integer includes 14.0; marshmallow's strict Integer would refuse it (5.5 stays refused).
+    integral = {
+        name: int(value)
+        for name, value in payload.items()
+        if isinstance(schema.fields.get(name), fields.Integer) and isinstance(value, float) and value.is_integer()
+    }
+    return _load(schema, {**payload, **integral})
+
+
+def _json_type_errors(schema: Schema, payload: dict[str, Any]) -> dict[str, list[str]]:
+    """The options whose JSON type is not the documented one but that marshmallow would take: it reads 0, 1
+    and "yes" as booleans and true as a number; /openapi.json says a boolean is a JSON boolean."""
+    errors: dict[str, list[str]] = {}
+    for name, field in schema.fields.items():
+        value = payload.get(name)
+        if value is None:  # absent or null: the schema decides
+            continue
+        if isinstance(field, fields.Boolean) and not isinstance(value, bool):
+            errors[name] = ["Not a valid boolean."]
+        elif _holds_a_bool_for_a_number(field, value):
+            errors[name] = ["Not a valid number."]
+    return errors
+
+
+def _holds_a_bool_for_a_number(field: fields.Field, value: object) -> bool:
+    if isinstance(field, fields.Number):
+        return isinstance(value, bool)
+    if isinstance(field, fields.Dict) and isinstance(field.value_field, fields.Number) and isinstance(value, dict):
+        return any(isinstance(item, bool) for item in value.values())
+    return False
 
 
 def _form_options() -> dict[str, Any]:
@@ -78,7 +110,7 @@ def _weights_from_json(text: str) -> dict[str, float]:
     try:
         weights = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ApiError(422, "invalid_weights", f"weights is not valid JSON: {exc}") from exc
+        raise ApiError(422, "invalid_weights", f"weights is not valid JSON: {clip(exc)}") from exc
     except RecursionError as exc:
         raise ApiError(422, "invalid_weights", "weights is nested too deeply") from exc
     valid = isinstance(weights, dict) and all(
@@ -93,7 +125,8 @@ def _load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
     try:
         loaded: dict[str, Any] = schema.load(data, unknown="exclude")
     except ValidationError as exc:
-        raise ApiError(422, "invalid_request", f"invalid request: {exc.messages}") from exc
+        # The messages are keyed by the client's own names (a weights key): quote them only in part.
+        raise ApiError(422, "invalid_request", f"invalid request: {clipped(exc.messages)}") from exc
     return loaded
 
 
@@ -103,4 +136,4 @@ def _b64decode(text: str, field: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ApiError(400, "invalid_base64", f"{field} is not valid base64: {exc}") from exc
+        raise ApiError(400, "invalid_base64", f"{field} is not valid base64: {clip(exc)}") from exc

@@ -13,11 +13,21 @@ from config.settings import Settings, get_settings
 from engines.registry import queue_for
 
 COMBINE_QUEUE = "combine"
+WORKER_PUBLISH_RETRY = {"max_retries": 60, "interval_start": 0, "interval_step": 1, "interval_max": 1}
 
 
 def create_celery(settings: Settings) -> Celery:
     """Build the Celery app with the reliability settings the job contract depends on."""
-    app = Celery("ocr", include=["workers.tasks", "workers.group_tasks", "workers.presence", "workers.worker_metrics"])
+    app = Celery(
+        "ocr",
+        include=[
+            "workers.tasks",
+            "workers.group_tasks",
+            "workers.webhook_tasks",
+            "workers.presence",
+            "workers.worker_metrics",
+        ],
+    )
     queues = [Queue(queue_for(name)) for name in settings.engines] + [Queue(COMBINE_QUEUE)]
     transport_options = {
         "visibility_timeout": settings.visibility_timeout_s,
@@ -32,6 +42,11 @@ def create_celery(settings: Settings) -> Celery:
         broker_transport_options=transport_options,
         result_backend_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
+        # A worker's publish waits for the broker (about a minute) instead of giving up after 0.6 s: a chord
+        # callback that cannot be sent is lost otherwise (Celery then runs the error callback, which cannot
+        # send either, and marks the chord done). The API sends with pipeline.API_PUBLISH_RETRY instead, so
+        # a client gets its 503 at once.
+        task_publish_retry_policy=WORKER_PUBLISH_RETRY,
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],

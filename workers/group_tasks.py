@@ -53,6 +53,11 @@ def _start_claimed(store: JobStore, fresh: list[str]) -> None:
         if job is None:
             log.warning("job %s expired before it started", found_id)
             continue
+        if job["status"] in ("succeeded", "failed"):
+            # Finished, or failed as not_queued by the API (its client was answered 503 and retries): starting
+            # it would run a job nobody waits for. A running one is started again: its chord may have died
+            # with a worker or a Redis outage, and a second vote gives the same result.
+            continue
         groups.setdefault(group_key(job), []).append((found_id, job))
     for members in groups.values():
         options = JobOptions.from_dict(members[0][1]["options"])

@@ -18,6 +18,9 @@ from workers.options import JobOptions
 from workers.planning import stages, voting_rule
 from workers.store import JobStore, content_key, now_iso
 
+# The API's sends give up quickly (about 0.6 s): the client gets a 503 and retries.
+API_PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
 
 @dataclass(frozen=True)
 class StoredImage:
@@ -64,10 +67,12 @@ def start_job(
     job_id: str | None = None,
     info_max_age_s: float = 0.0,
     defer: bool = False,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Create a job and return its record; a cache hit finishes it at once without any engine.
 
     ``defer``: write the queued job but send nothing; the caller starts it with others (:func:`queue_together`).
+    ``extra``: more fields for the record (a callback, the document a page belongs to).
     """
     job_id = job_id or new_job_id()
     record = {
@@ -78,6 +83,8 @@ def start_job(
         "submitted_epoch": time.time(),
         "cacheable": use_cache,
         "cached": False,
+        "owner": options.cache_scope,
+        **(extra or {}),
     }
     key = lookup_key(store, image.sha256, options, info_max_age_s) if use_cache else None
     cached = store.get_cached(key) if key else None
@@ -110,7 +117,9 @@ def queue_starts(celery_app: Celery, store: JobStore, job_ids: list[str]) -> Non
     """
     store.add_waiting(job_ids)
     for job_id in job_ids:
-        celery_app.send_task("ocr.start", args=(job_id,), queue=COMBINE_QUEUE, ignore_result=True)
+        celery_app.send_task(
+            "ocr.start", args=(job_id,), queue=COMBINE_QUEUE, ignore_result=True, retry_policy=API_PUBLISH_RETRY
+        )
 
 
 def start_recognition(celery_app: Celery, job_id: str, image_sha256: str, options: JobOptions) -> None:
@@ -193,7 +202,9 @@ def queue_together(celery_app: Celery, jobs: list[dict[str, Any]]) -> None:
         groups.setdefault(group_key(job), []).append(job)
     for members in groups.values():
         args = ([job["id"] for job in members], [job["image_sha256"] for job in members], members[0]["options"])
-        celery_app.send_task("ocr.start_group", args=args, queue=COMBINE_QUEUE, ignore_result=True)
+        celery_app.send_task(
+            "ocr.start_group", args=args, queue=COMBINE_QUEUE, ignore_result=True, retry_policy=API_PUBLISH_RETRY
+        )
 
 
 def _recognize(

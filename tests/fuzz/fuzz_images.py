@@ -1,0 +1,51 @@
+"""atheris fuzz target: upload validation (``app.images.validate_image``) and document splitting
+(``app.documents.is_document`` / ``split_document``) with small limits, exactly as the API chains them.
+
+Any exception other than :class:`app.errors.ApiError` is a finding: the API would answer it with a 500.
+Run: ``python tests/fuzz/fuzz_images.py [corpus_dir ...] -max_total_time=60`` (libFuzzer flags);
+``tests/fuzz/test_fuzz_images.py`` runs it in CI with a seed corpus from ``tests/hostile/corpus.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import atheris
+
+with atheris.instrument_imports(include=["app.images", "app.documents", "PIL"]):
+    from PIL import Image
+
+    from app.documents import is_document, split_document
+    from app.errors import ApiError
+    from app.images import validate_image
+
+    Image.init()  # import every format plugin now, so that they are instrumented too
+
+MAX_BYTES = 1_000_000
+MAX_PIXELS = 250_000
+MAX_PAGES = 3
+DPI = 50
+
+
+def test_one_input(data: bytes) -> None:
+    """Validate ``data`` as the API does: a document's pages one by one, else the one image."""
+    try:
+        pages = split_document(data, MAX_PAGES, DPI, MAX_PIXELS) if is_document(data) else None
+    except ApiError:
+        return
+    for page in pages.pages if pages is not None else [data]:
+        if isinstance(page, ApiError):
+            continue
+        with contextlib.suppress(ApiError):
+            validate_image(page, MAX_BYTES, MAX_PIXELS)
+
+
+def main() -> None:
+    """Fuzz with libFuzzer's command line (``sys.argv``)."""
+    atheris.Setup(sys.argv, test_one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
