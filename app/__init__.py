@@ -11,6 +11,8 @@ from apiflask import APIFlask
 from flask import send_from_directory
 from kombu.exceptions import OperationalError
 
+from app.access import init_access
+from app.config_api import config_bp
 from app.errors import error_body, register_error_handlers
 from app.exports import exports_bp
 from app.health import VERSION, health_bp
@@ -18,6 +20,7 @@ from app.jobs import jobs_bp
 from app.metrics import init_metrics
 from app.openapi import add_request_bodies
 from app.service import Service
+from app.web import web_bp
 from config.settings import Settings, get_settings
 from ensemble import load_presets
 from ensemble.fitted import load_fitted_presets
@@ -42,10 +45,10 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     )
     fitted = load_fitted_presets(settings.presets_dir)
     app.extensions["ocr"] = Service(
-        settings=settings,
+        base_settings=settings,
         store=JobStore.from_url(settings.redis_url, settings.image_ttl_s, settings.result_ttl_s),
         celery=create_celery(settings),
-        presets={**load_presets(settings.presets_file), **{n: p.weights for n, p in fitted.items()}},
+        base_presets={**load_presets(settings.presets_file), **{n: p.weights for n, p in fitted.items()}},
         fitted=fitted,
     )
     register_error_handlers(app)
@@ -53,6 +56,9 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     app.register_blueprint(health_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(config_bp)
+    init_access(app)
+    app.register_blueprint(web_bp)
     init_metrics(app)
     app.spec_processor(add_request_bodies)
 

@@ -15,6 +15,7 @@ from typing import Any
 import click
 import requests
 
+from app.keys_cli import keys
 from config.settings import get_settings
 from engines.registry import queue_for
 from workers.celery_app import COMBINE_QUEUE
@@ -26,6 +27,9 @@ GUNICORN_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "gunicorn.con
 @click.group()
 def main() -> None:
     """Multi-engine OCR job server."""
+
+
+main.add_command(keys)
 
 
 @main.command()
@@ -52,6 +56,8 @@ def serve(bind: str, workers: int, threads: int) -> None:
         str(GUNICORN_CONFIG),
         "app.wsgi:app",
     ]
+    # The API requires keys when it listens beyond loopback (OCR_AUTH=auto): tell it where it listens.
+    os.environ["OCR_API_BIND"] = bind
     os.execv(args[0], args)
 
 
@@ -127,7 +133,7 @@ def submit(image: Path, url: str, mode: str, method: str | None, as_json: bool, 
     """Submit IMAGE as a job, wait for it, print the text and every engine's vote."""
     form = {"mode": mode, **({"method": method} if method else {})}
     with image.open("rb") as handle:
-        response = requests.post(f"{url}/v1/jobs", files={"image": handle}, data=form, timeout=30)
+        response = requests.post(f"{url}/v1/jobs", files={"image": handle}, data=form, headers=_auth(), timeout=30)
     if response.status_code != 202:
         raise click.ClickException(f"{response.status_code}: {response.text.strip()}")
     job = _poll(url + response.headers["Location"], timeout)
@@ -142,10 +148,16 @@ def submit(image: Path, url: str, mode: str, method: str | None, as_json: bool, 
 def _poll(job_url: str, timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        job: dict[str, Any] = requests.get(job_url, timeout=10).json()
+        job: dict[str, Any] = requests.get(job_url, headers=_auth(), timeout=10).json()
         if job["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
             return job
         time.sleep(0.1)
+
+
+def _auth() -> dict[str, str]:
+    """The API key from OCR_API_KEY, when the API needs one."""
+    key = os.environ.get("OCR_API_KEY")
+    return {"Authorization": f"Bearer {key}"} if key else {}
 
 
 def format_job(job: dict[str, Any]) -> str:

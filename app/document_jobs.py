@@ -8,25 +8,29 @@ could not be rendered, or whose job failed, fails alone: the document succeeds w
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from app.documents import DocumentPages
 from app.errors import ApiError
+from workers.document_view import document_view
 from workers.pipeline import StoredImage, new_job_id, queue_starts, start_job
-from workers.store import JobStore
+from workers.webhook_tasks import job_finished
 
 if TYPE_CHECKING:
     from app.service import Service
 
-FINISHED = ("succeeded", "failed")
-
 
 def submit_document(
-    svc: Service, document: DocumentPages, raw: dict[str, Any], upload_sha256: str, job_id: str | None = None
+    svc: Service,
+    document: DocumentPages,
+    raw: dict[str, Any],
+    upload_sha256: str,
+    job_id: str | None = None,
+    owner: str | None = None,
+    callback: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Start one page job per readable page and record the document job (under ``job_id`` when the caller
-    reserved one); returns its view."""
+    reserved one, with its ``callback`` if any); returns its view."""
     if raw.get("mode") == "char":
         raise ApiError(422, "invalid_mode", "a document is read as pages; use mode page, text, line or auto")
     page_raw = {**raw, "mode": "line" if raw.get("mode") == "line" else "page"}
@@ -34,94 +38,35 @@ def submit_document(
     entries: list[dict[str, Any]] = []
     started: list[dict[str, Any]] = []
     options: dict[str, Any] | None = None
+    job_id = job_id or new_job_id()
     for number, page in enumerate(document.pages, start=1):
         try:
             if isinstance(page, ApiError):
                 raise page
             image = svc.validate(page)
-            resolved = svc.resolve_options(page_raw, image)
+            resolved = svc.resolve_options(page_raw, image, owner)
         except ApiError as exc:
             entries.append({"page": number, "job_id": None, "error": {"code": exc.code, "message": exc.message}})
             continue
         stored = StoredImage(image.sha256, image.png, image.width, image.height)
-        job = start_job(svc.celery, svc.store, stored, resolved, use_cache, None, 0.0, defer=True)
+        job = start_job(
+            svc.celery, svc.store, stored, resolved, use_cache, None, 0.0, defer=True, extra={"parent": job_id}
+        )
         options = options or job["options"]
         entries.append({"page": number, "job_id": job["id"], "error": None})
         started.append(job)
-    queue_starts(svc.celery, svc.store, [job["id"] for job in started if job["status"] == "queued"])
     record = {
         "status": "queued",
         "options": options or {"mode": page_raw["mode"]},
         "image_sha256": upload_sha256,
         "submitted_epoch": time.time(),
         "cached": False,
+        "owner": owner,
         "document": {"format": document.source_format, "pages": entries},
+        **({"callback": callback} if callback else {}),
     }
-    return document_view(svc.store, svc.store.create_job(job_id or new_job_id(), record))
-
-
-def document_view(store: JobStore, job: dict[str, Any]) -> dict[str, Any]:
-    """The document job as users read it: status and per-page progress from its pages' jobs, and once
-    every page finished, the result with each page's result in page order."""
-    entries = job["document"]["pages"]
-    ids = [entry["job_id"] for entry in entries if entry["job_id"]]
-    children = store.get_jobs(ids) if ids else {}
-    pages = [_page_state(entry, children.get(entry["job_id"]) if entry["job_id"] else None) for entry in entries]
-    statuses = [page["status"] for page in pages]
-    view = {**job, "pages": [{k: page[k] for k in ("page", "job_id", "status", "error")} for page in pages]}
-    view["cached"] = bool(pages) and all(page["cached"] for page in pages)
-    if not all(status in FINISHED for status in statuses):
-        view["status"] = "queued" if all(s in ("queued", "failed") for s in statuses) else "running"
-        return view
-    finished_at = max((page["finished_at"] for page in pages if page["finished_at"]), default=None)
-    view["finished_at"] = finished_at or job.get("created_at")
-    if "succeeded" not in statuses:
-        view["status"] = "failed"
-        view["error"] = {"code": "all_pages_failed", "message": f"none of the {len(pages)} pages could be read"}
-        return view
-    view["status"] = "succeeded"
-    view["result"] = _document_result(job, pages)
-    return view
-
-
-def _page_state(entry: dict[str, Any], child: dict[str, Any] | None) -> dict[str, Any]:
-    state: dict[str, Any] = {"page": entry["page"], "job_id": entry["job_id"], "cached": False, "finished_at": None}
-    if entry["error"] is not None:
-        return {**state, "status": "failed", "error": entry["error"], "result": None, "size": None}
-    if child is None:
-        error = {"code": "page_expired", "message": "the page's job expired"}
-        return {**state, "status": "failed", "error": error, "result": None, "size": None}
-    return {
-        **state,
-        "status": child["status"],
-        "error": child.get("error"),
-        "result": child.get("result"),
-        "size": child.get("image_size"),
-        "cached": bool(child.get("cached")),
-        "finished_at": child.get("finished_at"),
-    }
-
-
-def _document_result(job: dict[str, Any], pages: list[dict[str, Any]]) -> dict[str, Any]:
-    read = [page["result"] for page in pages if page["result"]]
-    chars = sum(len(result["text"]) for result in read)
-    return {
-        "mode": "document",
-        "kind": "page",
-        "text": "\f".join((page["result"] or {}).get("text", "") for page in pages),
-        "confidence": sum(r["confidence"] * len(r["text"]) for r in read) / chars if chars else 0.0,
-        "failed_pages": [page["page"] for page in pages if page["status"] == "failed"],
-        "pages": [
-            {k: page[k] for k in ("page", "job_id", "status", "error", "result")} | {"size": page["size"]}
-            for page in pages
-        ],
-        "processing_time_ms": round((_latest_epoch(pages) - job["submitted_epoch"]) * 1000.0, 1),
-    }
-
-
-def _latest_epoch(pages: list[dict[str, Any]]) -> float:
-    """When the last page finished (epoch seconds)."""
-    stamps = [page["finished_at"] for page in pages if page["finished_at"]]
-    if not stamps:
-        return time.time()
-    return max(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() for stamp in stamps)
+    # The document's record exists before any page can finish: the last page to finish starts its webhook.
+    created = svc.store.create_job(job_id, record)
+    queue_starts(svc.celery, svc.store, [job["id"] for job in started if job["status"] == "queued"])
+    job_finished(svc.celery, svc.store, job_id)  # every page was answered from the cache
+    return document_view(svc.store, created)

@@ -12,9 +12,10 @@ import warnings
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from app.errors import ApiError
+from app.images import DECODE_ERRORS
 
 PDF_MAGIC = b"%PDF-"
 POINTS_PER_INCH = 72.0
@@ -28,14 +29,32 @@ class DocumentPages:
     pages: list[bytes | ApiError]
 
 
+# An image that merely mentions "%PDF-" near its start (in a text chunk) is still that image.
+IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*", b"BM", b"RIFF")
+
+
 def is_pdf(data: bytes) -> bool:
     """True for a PDF (the header may follow up to 1 KiB of other bytes, as readers allow)."""
-    return PDF_MAGIC in data[:1024]
+    return PDF_MAGIC in data[:1024] and not data.startswith(IMAGE_SIGNATURES)
 
 
 def is_document(data: bytes) -> bool:
     """True for a PDF or a TIFF of more than one page (cheap: only headers are read)."""
     return is_pdf(data) or _tiff_frame_count(data) > 1
+
+
+def count_pages(data: bytes, max_pages: int) -> int:
+    """The page count of a document (the limit plus one when it is over: the split refuses it then)."""
+    if is_pdf(data):
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError:
+            return 1
+        try:
+            return min(len(pdf), max_pages + 1)
+        finally:
+            pdf.close()
+    return min(_tiff_frame_count(data), max_pages + 1)
 
 
 def split_document(data: bytes, max_pages: int, dpi: int, max_pixels: int) -> DocumentPages | None:
@@ -101,7 +120,7 @@ def _tiff_frame_count(data: bytes) -> int:
     try:
         with Image.open(io.BytesIO(data)) as image:
             return int(getattr(image, "n_frames", 1)) if image.format == "TIFF" else 1
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+    except (*DECODE_ERRORS, Image.DecompressionBombError):  # Pillow raises more than OSError (fuzzing)
         return 1
 
 
@@ -122,7 +141,7 @@ def _tiff_page(data: bytes, index: int, max_pixels: int) -> bytes | ApiError:
                 return _png(image.copy())
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return ApiError(413, "too_many_pixels", f"page {index + 1} has too many pixels; the limit is {max_pixels}")
-    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+    except DECODE_ERRORS as exc:
         return ApiError(422, "corrupt_page", f"page {index + 1} cannot be decoded: {str(exc)[:200]}")
 
 

@@ -9,8 +9,6 @@ from apiflask import APIBlueprint
 
 from app.schemas import HealthOut, ReadyOut, StatusOut
 from app.service import service
-from engines.registry import queue_for
-from workers.celery_app import COMBINE_QUEUE
 
 health_bp = APIBlueprint("health", __name__, tag="Health")
 VERSION = "0.1.0"
@@ -18,7 +16,7 @@ VERSION = "0.1.0"
 
 def required_queues() -> list[str]:
     """Every queue that needs a live worker for the enabled engines to answer."""
-    return [queue_for(name) for name in service().settings.engines] + [COMBINE_QUEUE]
+    return service().required_queues()
 
 
 @health_bp.get("/health")
@@ -59,4 +57,5 @@ def status() -> dict[str, Any]:
         "queues": queues,
         "presets": sorted(svc.presets),
         "default_method": svc.settings.default_method,
+        "default_preset": svc.settings.default_preset,
     }

@@ -8,19 +8,31 @@ from typing import Any
 from apiflask import APIBlueprint
 from flask import request, url_for
 
-from app.document_jobs import document_view
+from app.access import caller
 from app.errors import ApiError
 from app.requests import read_batch, read_single
 from app.schemas import BatchOut, JobOut, PredictOut, PredictTextOut
 from app.service import service
+from workers.document_view import document_view
 
 jobs_bp = APIBlueprint("jobs", __name__, url_prefix="/v1", tag="Jobs")
 
-PUBLIC_JOB_FIELDS = ("id", "status", "created_at", "started_at", "finished_at", "cached", "options", "result", "error")
+PUBLIC_JOB_FIELDS = (
+    "id",
+    "status",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "cached",
+    "options",
+    "result",
+    "error",
+    "callback",
+)
 
 
 # Internal to the workers: the fitted preset's calibration maps that travel with the job.
-PRIVATE_OPTIONS = ("kinds", "calibration")
+PRIVATE_OPTIONS = ("kinds", "calibration", "cache_scope")
 
 
 def public_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -38,9 +50,30 @@ def read_job(job_id: str) -> dict[str, Any]:
     """The job record (a document job's put together from its pages' jobs); 404 when unknown or expired."""
     svc = service()
     job = svc.store.get_job(job_id)
-    if job is None:
+    # Another key's job is answered exactly as an unknown one: its existence is not revealed either.
+    if job is None or not caller().may_read(job.get("owner")):
         raise ApiError(404, "job_not_found", f"no job {job_id[:64]} (unknown or expired)")
     return document_view(svc.store, job) if "document" in job else job
+
+
+def admit(pages: int) -> None:
+    """Before creating jobs (once the request is known to be valid): 503 when the queues are over their
+    bound, 429 when the caller's key is over its unfinished jobs or pages per day."""
+    svc = service()
+    svc.quotas.check_backpressure(svc.required_queues())
+    key = caller().key
+    if key is not None:
+        svc.quotas.admit(key, pages)
+
+
+def track(jobs: list[dict[str, Any]]) -> None:
+    """Count the jobs just created (a document's page jobs) against the caller's unfinished jobs."""
+    key = caller().key
+    if key is None:
+        return
+    ids = [page["job_id"] for job in jobs for page in job.get("pages", []) if page.get("job_id")]
+    ids += [job["id"] for job in jobs if "document" not in job]
+    service().quotas.track(key, ids)
 
 
 @jobs_bp.post("/jobs")
@@ -52,7 +85,9 @@ def submit_job() -> tuple[dict[str, Any], int, dict[str, str]]:
     An `Idempotency-Key` header makes retries safe: the same key and body give the same job.
     """
     data, options = read_single()
-    job = service().submit(data, options, request.headers.get("Idempotency-Key"), documents=True)
+    key = request.headers.get("Idempotency-Key")
+    job = service().submit(data, options, key, documents=True, owner=caller().owner, admit=admit)
+    track([job])
     location = url_for("jobs.get_job", job_id=job["id"])
     return public_job(job), 202, {"Location": location}
 
@@ -98,8 +133,10 @@ def batch_predict() -> dict[str, Any]:
     images, options = read_batch()
     if len(images) > svc.settings.max_batch_images:
         raise ApiError(413, "too_many_images", f"{len(images)} images; the limit is {svc.settings.max_batch_images}")
+    submitted_jobs = svc.submit_many(images, options, caller().owner, admit=admit)
+    track([job for job in submitted_jobs if not isinstance(job, ApiError)])
     items: list[dict[str, Any]] = []
-    for index, submitted in enumerate(svc.submit_many(images, options)):
+    for index, submitted in enumerate(submitted_jobs):
         if isinstance(submitted, ApiError):
             error = {"code": submitted.code, "message": submitted.message}
             items.append({"index": index, "job": None, "error": error})
@@ -136,7 +173,8 @@ def _sync_answer(job: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]
 
 def _run_to_completion(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     svc = service()
-    job = svc.submit(data, options, request.headers.get("Idempotency-Key"))
+    job = svc.submit(data, options, request.headers.get("Idempotency-Key"), owner=caller().owner, admit=admit)
+    track([job])
     finished = svc.store.wait_for_job(job["id"], svc.settings.sync_timeout_s)
     if finished is None or finished["status"] in ("queued", "running"):
         raise ApiError(504, "timeout", f"job {job['id']} is not finished yet; poll /v1/jobs/{job['id']}")

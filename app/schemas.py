@@ -29,6 +29,13 @@ UPRIGHT_HELP = (
 )
 
 
+CALLBACK_HELP = (
+    "/v1/jobs: a URL the finished job's summary is POSTed to, signed (X-OCR-Signature: sha256=HMAC of "
+    "'<X-OCR-Timestamp>.<body>' with your key's webhook secret), retried with backoff; private and loopback "
+    "targets need the operator's OCR_WEBHOOK_ALLOW"
+)
+
+
 class OptionsFields(Schema):
     """Options shared by every recognition request."""
 
@@ -61,6 +68,7 @@ class OptionsFields(Schema):
     )
     cascade = fields.Boolean(load_default=True, metadata={"description": CASCADE_HELP})
     upright = fields.Boolean(load_default=True, metadata={"description": UPRIGHT_HELP})
+    callback_url = fields.String(load_default=None, metadata={"description": CALLBACK_HELP})
 
 
 class JobJsonIn(OptionsFields):
@@ -89,6 +97,7 @@ class JobFormIn(Schema):
     content = fields.String(validate=validators.OneOf(CONTENTS), metadata={"description": CONTENT_HELP})
     cascade = fields.Boolean(metadata={"description": CASCADE_HELP})
     upright = fields.Boolean(metadata={"description": UPRIGHT_HELP})
+    callback_url = fields.String(metadata={"description": CALLBACK_HELP})
 
 
 class BatchJsonIn(OptionsFields):
@@ -281,6 +290,24 @@ class ResultOut(Schema):
     processing_time_ms = fields.Float()
 
 
+class WebhookAttemptOut(Schema):
+    """One delivery attempt of a completion webhook."""
+
+    attempt = fields.Integer()
+    at = fields.String()
+    ok = fields.Boolean()
+    status = fields.Integer(metadata={"description": "the receiver's HTTP status"})
+    error = fields.String(metadata={"description": "why no answer came (timeout, refused target)"})
+
+
+class CallbackOut(Schema):
+    """The job's completion webhook and its delivery attempts."""
+
+    url = fields.String()
+    delivered = fields.Boolean()
+    attempts = fields.List(fields.Nested(WebhookAttemptOut))
+
+
 class JobOut(Schema):
     """A job and, once it finished, its result or error."""
 
@@ -294,6 +321,7 @@ class JobOut(Schema):
     result = fields.Nested(ResultOut, allow_none=True)
     error = fields.Nested(ErrorOut, allow_none=True)
     document = fields.Nested(DocumentOut, metadata={"description": "document jobs (PDF, multi-page TIFF)"})
+    callback = fields.Nested(CallbackOut, allow_none=True, metadata={"description": "jobs sent with callback_url"})
     pages = fields.List(fields.Nested(PageProgressOut), metadata={"description": "document jobs: each page's state"})
 
 
@@ -367,3 +395,4 @@ class StatusOut(Schema):
     queues = fields.Dict(keys=fields.String(), values=fields.Integer())
     presets = fields.List(fields.String())
     default_method = fields.String()
+    default_preset = fields.String()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -12,36 +13,76 @@ from celery import Celery
 from flask import current_app
 
 from app.document_jobs import document_view, submit_document
-from app.documents import DocumentPages, is_document, split_document
+from app.documents import DocumentPages, count_pages, is_document, split_document
 from app.errors import ApiError
 from app.images import ValidatedImage, validate_image
+from app.quotas import Quotas
+from app.runtime_config import ConfigStore
 from config.settings import Settings
 from engines.preprocess import crop_to_ink, dark_ink_on_light, ink_runs, stretch_contrast, text_bands
+from engines.registry import queue_for
 from ensemble import InvalidPresets, UnknownPreset, resolve_weights
 from ensemble.fitted import FittedPreset
 from ensemble.kinds import FALLBACK, Kind, job_kind
+from workers.celery_app import COMBINE_QUEUE
 from workers.options import JobOptions, Mode
 from workers.pipeline import StoredImage, new_job_id, queue_together, start_job
 from workers.planning import without_silent_engines
 from workers.store import IdempotencyConflict, JobStore, content_key
+from workers.webhook_tasks import job_finished
+from workers.webhooks import RefusedTarget, check_target
 
 
 @dataclass
 class Service:
-    """The API's collaborators, created once per process by the app factory."""
+    """The API's collaborators, created once per process by the app factory.
 
-    settings: Settings
+    ``base_settings`` are the deployment's (environment); :attr:`settings` are those with the runtime
+    configuration (``PUT /v1/config``) applied, as every request should see them.
+    """
+
+    base_settings: Settings
     store: JobStore
     celery: Celery
-    presets: dict[str, dict[str, float]]
+    base_presets: dict[str, dict[str, float]]
     fitted: dict[str, FittedPreset] = field(default_factory=dict)
+    quotas: Quotas = field(init=False)
+    runtime: ConfigStore = field(init=False)
+    _overlay: tuple[int, Settings] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.quotas = Quotas.create(self.base_settings, self.store)
+        self.runtime = ConfigStore(self.store.client, self.base_settings.runtime_config_max_age_s)
+
+    @property
+    def settings(self) -> Settings:
+        """The deployment's settings with the current runtime configuration applied."""
+        config = self.runtime.current()
+        if self._overlay is None or self._overlay[0] != config.version:
+            self._overlay = (config.version, config.overlay(self.base_settings))
+        return self._overlay[1]
+
+    @property
+    def presets(self) -> dict[str, dict[str, float]]:
+        """Weight presets: the deployment's, with the runtime configuration's replacing same-named ones."""
+        runtime = self.runtime.current().presets
+        return {**self.base_presets, **runtime} if runtime else self.base_presets
+
+    def required_queues(self) -> list[str]:
+        """Every queue that needs a live worker for the deployment's engines to answer."""
+        return [queue_for(name) for name in self.base_settings.engines] + [COMBINE_QUEUE]
+
+    def page_count(self, data: bytes) -> int:
+        """How many pages an upload holds (1 for an image), cheaply, for the pages-per-day quota."""
+        return count_pages(data, self.settings.max_pages) if is_document(data) else 1
 
     def validate(self, data: bytes) -> ValidatedImage:
         """Validate an upload against the configured limits."""
         return validate_image(data, self.settings.max_upload_bytes, self.settings.max_image_pixels)
 
-    def resolve_options(self, raw: dict[str, Any], image: ValidatedImage) -> JobOptions:
-        """Turn request options into resolved job options (engines checked, weights chosen)."""
+    def resolve_options(self, raw: dict[str, Any], image: ValidatedImage, owner: str | None = None) -> JobOptions:
+        """Turn request options into resolved job options (engines checked, weights chosen); ``owner`` is the
+        API key the job will belong to."""
         engines = tuple(raw.get("engines") or self.settings.engines)
         disabled = [name for name in engines if name not in self.settings.engines]
         if disabled:
@@ -57,8 +98,10 @@ class Service:
         requested = raw.get("mode") or "auto"
         mode = decide_mode(image, requested)
         preset = raw.get("preset") or (None if raw.get("weights") else self.settings.default_preset)
-        # A preset fitted by `ocr calibrate` also brings its voting method and calibrations.
-        fitted = self.fitted.get(preset) if preset else None
+        # A preset fitted by `ocr calibrate` also brings its voting method and calibrations, unless the
+        # runtime configuration gave it other weights.
+        overridden = preset in self.runtime.current().presets
+        fitted = self.fitted.get(preset) if preset and not overridden else None
         options = JobOptions(
             mode=mode,
             engines=tuple(dict.fromkeys(engines)),
@@ -73,6 +116,7 @@ class Service:
             content=raw.get("content"),
             cascade=raw.get("cascade", True),
             upright=raw.get("upright", True),
+            cache_scope=owner,
         )
         return without_silent_engines(options, named=bool(raw.get("engines")))
 
@@ -95,25 +139,56 @@ class Service:
         raise ApiError(422, "no_layout_engine", f"page mode needs one of {self.settings.layout_engines} enabled")
 
     def submit(
-        self, data: bytes, raw: dict[str, Any], idempotency_key: str | None = None, documents: bool = False
+        self,
+        data: bytes,
+        raw: dict[str, Any],
+        idempotency_key: str | None = None,
+        documents: bool = False,
+        owner: str | None = None,
+        admit: Admit | None = None,
     ) -> dict[str, Any]:
         """Validate, resolve and start a job; the same idempotency key and body give the same job.
 
         ``documents``: a PDF or multi-page TIFF becomes a document job (one page job per page); without it,
-        such a file is refused (the synchronous endpoints answer for one image).
+        such a file is refused (the synchronous endpoints answer for one image). ``owner``: the caller's API
+        key id, which owns the job (and scopes its idempotency key and its cache). ``admit`` is called with
+        the number of pages once the request is known to be valid, before any job exists (quotas).
         """
+        admit = admit or _admit_all
+        if idempotency_key and owner:
+            idempotency_key = f"{owner}:{idempotency_key}"
+        callback = self.callback(raw.get("callback_url"))
         if is_document(data):
             if not documents:
                 raise ApiError(415, "document_not_accepted", "PDFs and multi-page TIFFs are read by POST /v1/jobs")
             document = self.split(data)
-            return self._submit_document_once(idempotency_key, document, raw, hashlib.sha256(data).hexdigest())
+            admit(len(document.pages))
+            upload_sha256 = hashlib.sha256(data).hexdigest()
+            return self._submit_document_once(idempotency_key, document, raw, upload_sha256, owner, callback)
         image = self.validate(data)
-        options = self.resolve_options(raw, image)
+        options = self.resolve_options(raw, image, owner)
+        admit(1)
         stored = StoredImage(image.sha256, image.png, image.width, image.height)
         use_cache = self.settings.cache_enabled and raw.get("cache", True)
+        extra = {"callback": callback} if callback else None
         if idempotency_key:
-            return self._submit_once(idempotency_key, stored, options, use_cache)
-        return start_job(self.celery, self.store, stored, options, use_cache, None, self.settings.engine_info_max_age_s)
+            job = self._submit_once(idempotency_key, stored, options, use_cache, extra)
+        else:
+            max_age = self.settings.engine_info_max_age_s
+            job = start_job(self.celery, self.store, stored, options, use_cache, None, max_age, extra=extra)
+        if callback and job["status"] == "succeeded":  # answered from the cache: nothing else will report it
+            job_finished(self.celery, self.store, job["id"])
+        return job
+
+    def callback(self, url: str | None) -> dict[str, Any] | None:
+        """The callback record of a job for ``url`` (None without one); 422 for a target we will not call."""
+        if not url:
+            return None
+        try:
+            check_target(url, self.base_settings.webhook_allow)
+        except RefusedTarget as exc:
+            raise ApiError(422, "callback_refused", str(exc)) from exc
+        return {"url": url, "attempts": [], "delivered": False}
 
     def split(self, data: bytes) -> DocumentPages:
         """The pages of a PDF or multi-page TIFF, within the limits."""
@@ -127,10 +202,16 @@ class Service:
         return document
 
     def _submit_document_once(
-        self, key: str | None, document: DocumentPages, raw: dict[str, Any], upload_sha256: str
+        self,
+        key: str | None,
+        document: DocumentPages,
+        raw: dict[str, Any],
+        upload_sha256: str,
+        owner: str | None,
+        callback: dict[str, Any] | None,
     ) -> dict[str, Any]:
         if not key:
-            return submit_document(self, document, raw, upload_sha256)
+            return submit_document(self, document, raw, upload_sha256, owner=owner, callback=callback)
         reserved = new_job_id()
         options = {k: v for k, v in raw.items() if k != "image"}
         digest = content_key(upload_sha256, {"document": options}, {})
@@ -144,28 +225,27 @@ class Service:
                 if job is not None:
                     return document_view(self.store, job) if "document" in job else job
                 time.sleep(0.01)
-        return submit_document(self, document, raw, upload_sha256, job_id=reserved)
+        return submit_document(self, document, raw, upload_sha256, job_id=reserved, owner=owner, callback=callback)
 
-    def submit_many(self, images: list[bytes | ApiError], raw: dict[str, Any]) -> list[dict[str, Any] | ApiError]:
+    def submit_many(
+        self,
+        images: list[bytes | ApiError],
+        raw: dict[str, Any],
+        owner: str | None = None,
+        admit: Admit | None = None,
+    ) -> list[dict[str, Any] | ApiError]:
         """Validate and start every image as its own job, all run as one group (one engine call per engine
         for the group's crops); an image that fails validation is its ApiError in the list, alone."""
         use_cache = self.settings.cache_enabled and raw.get("cache", True)
-        items: list[dict[str, Any] | ApiError] = []
-        for data in images:
-            if isinstance(data, ApiError):  # already refused while reading the request
-                items.append(data)
-                continue
-            try:
-                if is_document(data):
-                    raise ApiError(415, "document_not_accepted", "PDFs and multi-page TIFFs are read by POST /v1/jobs")
-                image = self.validate(data)
-                options = self.resolve_options(raw, image)
-            except ApiError as exc:
-                items.append(exc)
-                continue
-            stored = StoredImage(image.sha256, image.png, image.width, image.height)
-            max_age = self.settings.engine_info_max_age_s
-            items.append(start_job(self.celery, self.store, stored, options, use_cache, None, max_age, defer=True))
+        checked = [self._checked(data, raw, owner) for data in images]
+        (admit or _admit_all)(sum(1 for item in checked if not isinstance(item, ApiError)))
+        max_age = self.settings.engine_info_max_age_s
+        items: list[dict[str, Any] | ApiError] = [
+            item
+            if isinstance(item, ApiError)
+            else start_job(self.celery, self.store, item[0], item[1], use_cache, None, max_age, defer=True)
+            for item in checked
+        ]
         waiting = [item for item in items if isinstance(item, dict) and item["status"] == "queued"]
         try:
             queue_together(self.celery, waiting)
@@ -176,7 +256,24 @@ class Service:
             raise
         return items
 
-    def _submit_once(self, key: str, image: StoredImage, options: JobOptions, use_cache: bool) -> dict[str, Any]:
+    def _checked(
+        self, data: bytes | ApiError, raw: dict[str, Any], owner: str | None
+    ) -> tuple[StoredImage, JobOptions] | ApiError:
+        """One image of a batch validated and its options resolved, or the error it alone fails with."""
+        if isinstance(data, ApiError):  # already refused while reading the request
+            return data
+        try:
+            if is_document(data):
+                raise ApiError(415, "document_not_accepted", "PDFs and multi-page TIFFs are read by POST /v1/jobs")
+            image = self.validate(data)
+            options = self.resolve_options(raw, image, owner)
+        except ApiError as exc:
+            return exc
+        return StoredImage(image.sha256, image.png, image.width, image.height), options
+
+    def _submit_once(
+        self, key: str, image: StoredImage, options: JobOptions, use_cache: bool, extra: dict[str, Any] | None
+    ) -> dict[str, Any]:
         job_id = new_job_id()
         digest = content_key(image.sha256, options.cache_material(), {})
         try:
@@ -191,14 +288,20 @@ class Service:
                     return job
                 time.sleep(0.01)
         try:
-            return start_job(
-                self.celery, self.store, image, options, use_cache, job_id, self.settings.engine_info_max_age_s
-            )
+            max_age = self.settings.engine_info_max_age_s
+            return start_job(self.celery, self.store, image, options, use_cache, job_id, max_age, extra=extra)
         except Exception:
             # Let a retry with the same key start afresh instead of finding a job that never ran.
             with contextlib.suppress(Exception):
                 self.store.release_idempotency_key(key, job_id)
             raise
+
+
+Admit = Callable[[int], None]
+
+
+def _admit_all(pages: int) -> None:
+    """No quota: every request is admitted."""
 
 
 def _kind_voting(fitted: FittedPreset | None, raw: dict[str, Any], kind: Kind) -> dict[str, dict[str, Any]]:

@@ -26,7 +26,9 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     broker_url: str = ""
     result_backend: str = ""
-    visibility_timeout_s: int = Field(3600, ge=1)
+    # A task whose worker died (SIGKILL, OOM) is delivered again this long after it was taken: a little above
+    # the hard time limit and the longest retry countdown (ocr.start 30 s, webhooks 32 s by default).
+    visibility_timeout_s: int = Field(300, ge=1)
     unacked_restore_interval_s: float = Field(10.0, gt=0)
     task_soft_time_limit_s: float = Field(60.0, gt=0)
     task_time_limit_s: float = Field(90.0, gt=0)
@@ -87,11 +89,31 @@ class Settings(BaseSettings):
     group_max_jobs: int = Field(64, ge=1)
     worker_stale_after_s: float = Field(10.0, gt=0)
 
+    # Access: API keys (`ocr keys`). "auto": required when the API listens on anything but loopback
+    # (`ocr serve` passes its --bind as OCR_API_BIND), open on 127.0.0.1; "on" / "off" force it.
+    auth: Literal["auto", "on", "off"] = "auto"
+    api_bind: str = ""
+    # Networks (CIDR) whose requests may read /metrics and /status without a key, besides loopback: the
+    # Prometheus that scrapes the API (compose pins its address).
+    metrics_allow: Annotated[list[str], NoDecode] = []
+    # Per-key quotas (a key created with its own values overrides them; 0: no limit) and global backpressure.
+    key_requests_per_second: int = Field(20, ge=0)
+    key_max_active_jobs: int = Field(500, ge=0)
+    key_pages_per_day: int = Field(100_000, ge=0)
+    max_queue_depth: int = Field(10_000, ge=0)
+    # Runtime configuration (GET/PUT /v1/config) is re-read at most this often by each process.
+    runtime_config_max_age_s: float = Field(1.0, ge=0)
+    # Completion webhooks: hosts or networks (CIDR) allowed even when private, loopback or link-local.
+    webhook_allow: Annotated[list[str], NoDecode] = []
+    webhook_max_attempts: int = Field(6, ge=1, le=20)
+    webhook_first_retry_s: float = Field(2.0, gt=0)
+    webhook_timeout_s: float = Field(5.0, gt=0)
+
     # Monitoring: each Celery worker serves /metrics from its main process (port 0: off)
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(9808, ge=0, le=65535)
 
-    @field_validator("engines", "layout_engines", mode="before")
+    @field_validator("engines", "layout_engines", "webhook_allow", "metrics_allow", mode="before")
     @classmethod
     def _split_engines(cls, value: object) -> object:
         if isinstance(value, str):
@@ -109,6 +131,14 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def auth_required(self) -> bool:
+        """Whether requests need an API key: always with ``on``; with ``auto`` when the API binds to an
+        address other than loopback."""
+        if self.auth != "auto":
+            return self.auth == "on"
+        return any(not _is_loopback(bind) for bind in self.api_bind.split(",") if bind.strip())
+
+    @property
     def celery_broker_url(self) -> str:
         """The broker URL (defaults to the Redis URL)."""
         return self.broker_url or self.redis_url
@@ -117,6 +147,15 @@ class Settings(BaseSettings):
     def celery_result_backend(self) -> str:
         """The Celery result backend, needed by chords (defaults to the Redis URL)."""
         return self.result_backend or self.redis_url
+
+
+def _is_loopback(bind: str) -> bool:
+    """Whether a gunicorn bind (``host:port``, ``[::1]:port``, ``unix:path``) listens on loopback only."""
+    bind = bind.strip()
+    if bind.startswith("unix:"):
+        return True
+    host = bind.rsplit(":", 1)[0].strip("[]") if ":" in bind else bind
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
 
 
 @lru_cache(maxsize=1)

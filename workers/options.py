@@ -34,10 +34,14 @@ class JobOptions:
     skipped_engines: dict[str, str] = field(default_factory=dict)
     # Page mode: find and undo a quarter-turn rotation and straighten a small skew before reading.
     upright: bool = True
+    # The API key that owns the job when keys are required: results are cached per owner, so a cache hit
+    # never tells one client what another sent.
+    cache_scope: str | None = None
 
     def cache_material(self) -> dict[str, Any]:
-        """Everything in the options that can change a result (part of the content key)."""
-        return {
+        """Everything in the options that can change a result (part of the content key), and the owner's
+        scope when there is one."""
+        material = {
             "mode": self.mode,
             "engines": sorted(self.engines),
             "method": self.method,
@@ -50,6 +54,9 @@ class JobOptions:
             "cascade": self.cascade,
             "upright": self.upright if self.mode == "page" else None,
         }
+        if self.cache_scope:
+            material["scope"] = self.cache_scope
+        return material
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, as stored in the job record (shallow: the values are JSON data already, and a

@@ -165,7 +165,7 @@ class JobStore:
         """:meth:`get_job` for many jobs in one round trip."""
         with self.client.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
-                pipe.hgetall(self._job_key(job_id))
+                pipe.hgetall(self.job_key(job_id))
             raws = pipe.execute()
         return {job_id: _decoded_record(raw) for job_id, raw in zip(job_ids, raws, strict=True)}
 
@@ -187,13 +187,13 @@ class JobStore:
         """:meth:`mark_running` for many jobs in two round trips."""
         with self.client.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
-                pipe.hget(self._job_key(job_id), "status")
+                pipe.hget(self.job_key(job_id), "status")
             statuses = pipe.execute()
         started = {"status": '"running"', "started_at": json.dumps(now_iso())}
         with self.client.pipeline(transaction=False) as pipe:
             for job_id, status in zip(job_ids, statuses, strict=True):
                 if status == b'"queued"':
-                    pipe.hset(self._job_key(job_id), mapping=started)
+                    pipe.hset(self.job_key(job_id), mapping=started)
             pipe.execute()
 
     def finish_job(self, job_id: str, result: dict[str, Any]) -> None:
@@ -209,6 +209,10 @@ class JobStore:
             count, _ = pipe.execute()
         return int(count)
 
+    def set_fields(self, job_id: str, fields: dict[str, Any]) -> None:
+        """Write some fields of a job record (JSON-encoded), leaving the others as they are."""
+        self._write_job(job_id, fields)
+
     def set_layout(self, job_id: str, layout: dict[str, Any]) -> None:
         """Record the line boxes found for a page job."""
         self._write_job(job_id, {"layout": layout})
@@ -220,7 +224,7 @@ class JobStore:
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         """The job record with its JSON fields decoded, or None when unknown or expired."""
-        return _decoded_record(self.client.hgetall(self._job_key(job_id)))
+        return _decoded_record(self.client.hgetall(self.job_key(job_id)))
 
     def wait_for_job(self, job_id: str, timeout_s: float) -> dict[str, Any] | None:
         """Poll until the job is finished or ``timeout_s`` passes; return the last record seen."""
@@ -289,7 +293,8 @@ class JobStore:
                 return info
         values = self.client.mget([f"{PREFIX}engine:{name}" for name in names]) if names else []
         found = {name: (json.loads(v) if v else None) for name, v in zip(names, values, strict=True)}
-        if max_age_s > 0:
+        # An engine no worker has published yet is asked again next time, not remembered as missing.
+        if max_age_s > 0 and all(found.values()):
             self._engine_info_copy[key] = (time.monotonic(), found)
         return found
 
@@ -315,11 +320,12 @@ class JobStore:
             self.client.hdel(WORKERS_KEY, *expired)
         return live
 
-    def _job_key(self, job_id: str) -> str:
+    def job_key(self, job_id: str) -> str:
+        """The Redis key of a job's record."""
         return f"{PREFIX}job:{job_id}"
 
     def _write_job(self, job_id: str, fields: dict[str, Any]) -> None:
-        key = self._job_key(job_id)
+        key = self.job_key(job_id)
         encoded = {name: json.dumps(value) for name, value in fields.items()}
         with self.client.pipeline() as pipe:
             pipe.hset(key, mapping=encoded)

@@ -25,6 +25,7 @@ from workers.planning import voting_rule
 from workers.results import build_result, calibrated, cascade_decisions, crop_readings
 from workers.runtime import engine_pool, job_store
 from workers.store import content_key, crop_box, decode_png
+from workers.webhook_tasks import job_finished
 
 log = logging.getLogger(__name__)
 # A task delivered more often than this was redelivered after its worker process died each time.
@@ -109,6 +110,7 @@ def detect_lines(job_id: str, image_sha256: str, layout_engine: str) -> None:
         return
     if png is None:
         store.fail_job(job_id, "image_expired", "the stored image expired before its lines were detected")
+        job_finished(celery_app, store, job_id)
         return
     options = JobOptions.from_dict(job["options"])
     image, transform = decode_png(png), None
@@ -174,10 +176,12 @@ def finish(outputs: list[dict[str, Any]], job_id: str, job: dict[str, Any], opti
         failures = "; ".join(f"{o['engine']}: {o['error']['message']}" for o in outputs)
         store.fail_job(job_id, "all_engines_failed", f"no engine produced a result ({failures})")
         record_job_finished(options.mode, "failed", job["submitted_epoch"])
+        job_finished(celery_app, store, job_id)
         return
     result["processing_time_ms"] = round((time.time() - job["submitted_epoch"]) * 1000.0, 1)
     store.finish_job(job_id, result)
     record_job_finished(options.mode, "succeeded", job["submitted_epoch"], result)
+    job_finished(celery_app, store, job_id)
     # Only complete results are reused: a transient engine failure must not be served again.
     layout_failed = bool((job.get("layout") or {}).get("error"))
     if job.get("cacheable", True) and not result["failed_engines"] and not layout_failed:
@@ -208,3 +212,4 @@ def job_failed(request: Any, exc: BaseException, traceback: Any, job_id: str) ->
         return
     store.fail_job(job_id, "internal_error", f"the job could not be completed: {exc}")
     record_job_failure(store.get_job(job_id))
+    job_finished(celery_app, store, job_id)

@@ -50,6 +50,13 @@ if ! "$python" -m app.cli wait-ready --url "$url" --timeout 120; then
   deploy/local/stop.sh
   exit 1
 fi
+# Listening beyond 127.0.0.1, the API requires keys (OCR_AUTH=auto): make one for the samples below.
+auth_required=$(OCR_API_BIND="$bind" "$python" -c "from config import get_settings; print(int(get_settings().auth_required))")
+if [ "$auth_required" = 1 ] && [ -z "${OCR_API_KEY:-}" ]; then
+  OCR_API_KEY=$("$python" -m app.cli keys create --role admin --name "make run" | sed -n 's/^key: *//p')
+  export OCR_API_KEY
+  echo "the API listens on $bind, so it requires API keys; an admin key for you: $OCR_API_KEY"
+fi
 echo
 "$python" -m app.cli submit samples/hello.png --url "$url" --mode text
 echo
@@ -58,6 +65,12 @@ echo
 "$python" -m app.cli submit samples/page.png --url "$url" --mode page
 echo
 echo "API on $url (docs: $url/docs, OpenAPI: $url/openapi.json)"
+echo "web page: $url/ (draw or drop an image or PDF; see every engine's vote)"
+if [ "$auth_required" = 1 ]; then
+  echo "access: every /v1 request needs a key (Authorization: Bearer <key>); make more with: .venv/bin/ocr keys create"
+else
+  echo "access: open without API keys, because it listens on 127.0.0.1 only (OCR_AUTH=auto; bind elsewhere to require keys)"
+fi
 echo "metrics: $url/metrics (API); workers: http://127.0.0.1:PORT/metrics, PORT $first_metrics_port to $metrics_port"
 [ -n "${OCR_FLOWER_PORT:-}" ] && echo "Flower on http://127.0.0.1:$OCR_FLOWER_PORT"
 

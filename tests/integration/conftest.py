@@ -36,6 +36,9 @@ LIMITS = {
     "OCR_TASK_TIME_LIMIT_S": "5",
     "OCR_VISIBILITY_TIMEOUT_S": "6",
     "OCR_UNACKED_RESTORE_INTERVAL_S": "1",
+    # Completion webhooks go to receivers the tests run on 127.0.0.1, retried quickly.
+    "OCR_WEBHOOK_ALLOW": "127.0.0.1",
+    "OCR_WEBHOOK_FIRST_RETRY_S": "0.2",
 }
 
 pytestmark = pytest.mark.integration
@@ -64,6 +67,7 @@ def make_settings(**overrides: object) -> Settings:
         "task_time_limit_s": 5,
         "visibility_timeout_s": 6,
         "sync_timeout_s": 30,
+        "webhook_allow": ["127.0.0.1"],
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

@@ -185,7 +185,7 @@ def test_a_bad_base64_entry_of_a_json_batch_fails_only_its_item(monkeypatch: pyt
 
     submitted: list[object] = []
 
-    def fake_submit_many(self, images, raw):  # no Redis here: record what reached the service
+    def fake_submit_many(self, images, raw, owner=None, admit=None):  # no Redis here: record what reached the service
         submitted.extend(images)
         return [item if isinstance(item, ApiError) else {"id": "j", "status": "succeeded"} for item in images]
 
