@@ -10,10 +10,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from pypdfium2.version import PDFIUM_INFO
+
 from app.documents import DocumentPages
 from app.errors import ApiError
+from app.pdf_text import Box, text_result
 from workers.document_view import document_view
+from workers.options import JobOptions
 from workers.pipeline import StoredImage, new_job_id, queue_starts, start_job
+from workers.store import now_iso
 from workers.webhook_tasks import job_finished
 
 if TYPE_CHECKING:
@@ -49,9 +54,13 @@ def submit_document(
             entries.append({"page": number, "job_id": None, "error": {"code": exc.code, "message": exc.message}})
             continue
         stored = StoredImage(image.sha256, image.png, image.width, image.height)
-        job = start_job(
-            svc.celery, svc.store, stored, resolved, use_cache, None, 0.0, defer=True, extra={"parent": job_id}
-        )
+        text = document.texts[number - 1] if document.texts else None
+        if text:  # the PDF says what the page holds: no engine reads it
+            job = _from_text_layer(svc, stored, resolved, text, job_id)
+        else:
+            job = start_job(
+                svc.celery, svc.store, stored, resolved, use_cache, None, 0.0, defer=True, extra={"parent": job_id}
+            )
         options = options or job["options"]
         entries.append({"page": number, "job_id": job["id"], "error": None})
         started.append(job)
@@ -70,3 +79,25 @@ def submit_document(
     queue_starts(svc.celery, svc.store, [job["id"] for job in started if job["status"] == "queued"])
     job_finished(svc.celery, svc.store, job_id)  # every page was answered from the cache
     return document_view(svc.store, created)
+
+
+def _from_text_layer(
+    svc: Service, image: StoredImage, options: JobOptions, lines: list[tuple[Box, str]], parent: str
+) -> dict[str, Any]:
+    """A page job answered by the PDF's own text layer: created finished, its image stored for the
+    searchable PDF and the web page."""
+    svc.store.put_image(image.sha256, image.png)
+    record = {
+        "status": "succeeded",
+        "options": options.to_dict(),
+        "image_sha256": image.sha256,
+        "image_size": [image.width, image.height],
+        "submitted_epoch": time.time(),
+        "cacheable": False,
+        "cached": False,
+        "owner": options.cache_scope,
+        "parent": parent,
+        "finished_at": now_iso(),
+        "result": text_result(lines, f"pdfium-{PDFIUM_INFO}"),
+    }
+    return svc.store.create_job(new_job_id(), record)

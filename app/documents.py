@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
 from PIL import Image
 
 from app.errors import ApiError
 from app.images import DECODE_ERRORS
+from app.pdf_text import Box, page_lines
 
 PDF_MAGIC = b"%PDF-"
 POINTS_PER_INCH = 72.0
@@ -23,10 +24,12 @@ POINTS_PER_INCH = 72.0
 
 @dataclass(frozen=True)
 class DocumentPages:
-    """A document split into pages: each page's PNG, or the error that page alone fails with."""
+    """A document split into pages: each page's PNG, or the error that page alone fails with; and, when
+    asked for, each PDF page's text layer (lines with their boxes on the PNG; None: none to reuse)."""
 
     source_format: str
     pages: list[bytes | ApiError]
+    texts: list[list[tuple[Box, str]] | None] = field(default_factory=list)
 
 
 # An image that merely mentions "%PDF-" near its start (in a text chunk) is still that image.
@@ -57,13 +60,17 @@ def count_pages(data: bytes, max_pages: int) -> int:
     return min(_tiff_frame_count(data), max_pages + 1)
 
 
-def split_document(data: bytes, max_pages: int, dpi: int, max_pixels: int) -> DocumentPages | None:
-    """The pages of a PDF or a multi-page TIFF, or None when ``data`` is one image.
+def split_document(
+    data: bytes, max_pages: int, dpi: int, max_pixels: int, with_text: bool = False
+) -> DocumentPages | None:
+    """The pages of a PDF or a multi-page TIFF, or None when ``data`` is one image; ``with_text``: also
+    each PDF page's text layer, to be used instead of recognition.
 
     Raises :class:`ApiError`: 413 with more than ``max_pages`` pages, 422 when the file itself is unreadable.
     """
     if is_pdf(data):
-        return DocumentPages("PDF", _pdf_pages(data, max_pages, dpi, max_pixels))
+        rendered = _pdf_pages(data, max_pages, dpi, max_pixels, with_text)
+        return DocumentPages("PDF", [page for page, _ in rendered], [text for _, text in rendered])
     frames = _tiff_frame_count(data)
     if frames > 1:
         _check_count(frames, max_pages)
@@ -78,32 +85,36 @@ def _check_count(pages: int, max_pages: int) -> None:
         raise ApiError(422, "empty_document", "the document has no pages")
 
 
-def _pdf_pages(data: bytes, max_pages: int, dpi: int, max_pixels: int) -> list[bytes | ApiError]:
+Rendered = tuple[bytes | ApiError, list[tuple[Box, str]] | None]
+
+
+def _pdf_pages(data: bytes, max_pages: int, dpi: int, max_pixels: int, with_text: bool) -> list[Rendered]:
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         raise ApiError(422, "corrupt_document", f"the PDF cannot be read: {str(exc)[:200]}") from exc
     try:
         _check_count(len(pdf), max_pages)
-        return [_pdf_page(pdf, index, dpi, max_pixels) for index in range(len(pdf))]
+        return [_pdf_page(pdf, index, dpi, max_pixels, with_text) for index in range(len(pdf))]
     finally:
         pdf.close()
 
 
-def _pdf_page(pdf: pdfium.PdfDocument, index: int, dpi: int, max_pixels: int) -> bytes | ApiError:
+def _pdf_page(pdf: pdfium.PdfDocument, index: int, dpi: int, max_pixels: int, with_text: bool) -> Rendered:
     try:
         page = pdf[index]
         try:
             width, height = page.get_size()
             if not (width > 0 and height > 0):
-                return ApiError(422, "corrupt_page", f"page {index + 1} has no area ({width}x{height} points)")
+                return ApiError(422, "corrupt_page", f"page {index + 1} has no area ({width}x{height} points)"), None
             scale = _render_scale(width, height, dpi, max_pixels)
             bitmap = page.render(scale=scale, fill_color=(255, 255, 255, 255))
-            return _png(bitmap.to_pil())
+            text = page_lines(page, scale) if with_text else None
+            return _png(bitmap.to_pil()), text or None
         finally:
             page.close()
     except (pdfium.PdfiumError, OSError, ValueError) as exc:
-        return ApiError(422, "corrupt_page", f"page {index + 1} cannot be rendered: {str(exc)[:200]}")
+        return ApiError(422, "corrupt_page", f"page {index + 1} cannot be rendered: {str(exc)[:200]}"), None
 
 
 def _render_scale(width_pt: float, height_pt: float, dpi: int, max_pixels: int) -> float:

@@ -144,3 +144,22 @@ def _to_8bit_gray(image: Image.Image) -> Image.Image:
 
 def _allowed() -> str:
     return ", ".join(sorted(ALLOWED_FORMATS))
+
+
+def downscaled(image: ValidatedImage, max_pixels: int) -> ValidatedImage:
+    """``image`` shrunk to at most ``max_pixels`` (aspect kept), or itself when it is within them.
+
+    The shrunk image is its own PNG with its own digest: the upload at full size stays what other modes
+    (and the cache) know under the upload's digest.
+    """
+    if image.width * image.height <= max_pixels:
+        return image
+    scale = (max_pixels / (image.width * image.height)) ** 0.5
+    size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
+    with Image.open(io.BytesIO(image.png)) as full:
+        small = full.resize(size, Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    small.save(buffer, format="PNG", compress_level=1)
+    png = buffer.getvalue()
+    gray = np.asarray(small.convert("L"), dtype=np.uint8)
+    return ValidatedImage(hashlib.sha256(png).hexdigest(), image.source_format, size[0], size[1], png, gray)

@@ -36,6 +36,12 @@ CALLBACK_HELP = (
 )
 
 
+PDF_TEXT_HELP = (
+    "PDFs: true uses a page's own text layer (born-digital or already searchable) instead of recognising it; "
+    "pages without one are read as usual (default false)"
+)
+
+
 class OptionsFields(Schema):
     """Options shared by every recognition request."""
 
@@ -69,6 +75,7 @@ class OptionsFields(Schema):
     cascade = fields.Boolean(load_default=True, metadata={"description": CASCADE_HELP})
     upright = fields.Boolean(load_default=True, metadata={"description": UPRIGHT_HELP})
     callback_url = fields.String(load_default=None, metadata={"description": CALLBACK_HELP})
+    pdf_text = fields.Boolean(load_default=False, metadata={"description": PDF_TEXT_HELP})
 
 
 class JobJsonIn(OptionsFields):
@@ -98,6 +105,7 @@ class JobFormIn(Schema):
     cascade = fields.Boolean(metadata={"description": CASCADE_HELP})
     upright = fields.Boolean(metadata={"description": UPRIGHT_HELP})
     callback_url = fields.String(metadata={"description": CALLBACK_HELP})
+    pdf_text = fields.Boolean(metadata={"description": PDF_TEXT_HELP})
 
 
 class BatchJsonIn(OptionsFields):
@@ -285,6 +293,7 @@ class ResultOut(Schema):
     layout = fields.Nested(LayoutOut)
     blocks = fields.List(fields.Nested(BlockOut), metadata={"description": "page jobs: blocks in reading order"})
     orientation = fields.Nested(OrientationOut)
+    source = fields.String(metadata={"description": "pdf_text: the page's text came from the PDF's own text layer"})
     pages = fields.List(fields.Nested(PageResultOut), metadata={"description": "document jobs: every page"})
     failed_pages = fields.List(fields.Integer(), metadata={"description": "document jobs: pages that failed"})
     processing_time_ms = fields.Float()

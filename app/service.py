@@ -15,7 +15,7 @@ from flask import current_app
 from app.document_jobs import document_view, submit_document
 from app.documents import DocumentPages, count_pages, is_document, split_document
 from app.errors import ApiError
-from app.images import ValidatedImage, validate_image
+from app.images import ValidatedImage, downscaled, validate_image
 from app.quotas import Quotas
 from app.runtime_config import ConfigStore
 from config.settings import Settings
@@ -120,6 +120,13 @@ class Service:
         )
         return without_silent_engines(options, named=bool(raw.get("engines")))
 
+    def stored(self, image: ValidatedImage, mode: str) -> StoredImage:
+        """What the job stores: a character image larger than ``OCR_CHAR_MAX_PIXELS`` is shrunk first, so
+        one huge "character" cannot hold an engine for minutes (no character needs more pixels)."""
+        if mode == "char":
+            image = downscaled(image, self.settings.char_max_pixels)
+        return StoredImage(image.sha256, image.png, image.width, image.height)
+
     def _check_request_weights(self, weights: dict[str, float] | None) -> None:
         """A request's own weights must name enabled engines and give at least one a say."""
         if not weights:
@@ -161,14 +168,14 @@ class Service:
         if is_document(data):
             if not documents:
                 raise ApiError(415, "document_not_accepted", "PDFs and multi-page TIFFs are read by POST /v1/jobs")
-            document = self.split(data)
+            document = self.split(data, bool(raw.get("pdf_text")))
             admit(len(document.pages))
             upload_sha256 = hashlib.sha256(data).hexdigest()
             return self._submit_document_once(idempotency_key, document, raw, upload_sha256, owner, callback)
         image = self.validate(data)
         options = self.resolve_options(raw, image, owner)
         admit(1)
-        stored = StoredImage(image.sha256, image.png, image.width, image.height)
+        stored = self.stored(image, options.mode)
         use_cache = self.settings.cache_enabled and raw.get("cache", True)
         extra = {"callback": callback} if callback else None
         if idempotency_key:
@@ -190,13 +197,13 @@ class Service:
             raise ApiError(422, "callback_refused", str(exc)) from exc
         return {"url": url, "attempts": [], "delivered": False}
 
-    def split(self, data: bytes) -> DocumentPages:
-        """The pages of a PDF or multi-page TIFF, within the limits."""
+    def split(self, data: bytes, with_text: bool = False) -> DocumentPages:
+        """The pages of a PDF or multi-page TIFF, within the limits (``with_text``: and PDF text layers)."""
         if len(data) > self.settings.max_upload_bytes:
             limit = self.settings.max_upload_bytes
             raise ApiError(413, "image_too_large", f"the upload is {len(data)} bytes; the limit is {limit}")
         settings = self.settings
-        document = split_document(data, settings.max_pages, settings.pdf_dpi, settings.max_image_pixels)
+        document = split_document(data, settings.max_pages, settings.pdf_dpi, settings.max_image_pixels, with_text)
         if document is None:
             raise ApiError(422, "corrupt_document", "the document cannot be read")
         return document
@@ -269,7 +276,7 @@ class Service:
             options = self.resolve_options(raw, image, owner)
         except ApiError as exc:
             return exc
-        return StoredImage(image.sha256, image.png, image.width, image.height), options
+        return self.stored(image, options.mode), options
 
     def _submit_once(
         self, key: str, image: StoredImage, options: JobOptions, use_cache: bool, extra: dict[str, Any] | None

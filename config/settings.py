@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # Input limits
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1)
     max_image_pixels: int = Field(40_000_000, ge=1)
+    # A character crop larger than this is shrunk before any engine sees it (per-mode work bound).
+    char_max_pixels: int = Field(1_000_000, ge=1024)
     max_batch_images: int = Field(64, ge=1)
     # Documents (PDF, multi-page TIFF): pages per job, and the resolution PDF pages are rendered at.
     max_pages: int = Field(50, ge=1)

@@ -18,6 +18,8 @@ from workers.options import JobOptions
 from workers.planning import stages, voting_rule
 from workers.store import JobStore, content_key, now_iso
 
+# How long an unfinished job may be joined by identical requests (a stuck job is not joined for ever).
+INFLIGHT_TTL_S = 600
 # The API's sends give up quickly (about 0.6 s): the client gets a 503 and retries.
 API_PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
@@ -92,6 +94,11 @@ def start_job(
     if cached is not None:
         done = {"status": "succeeded", "cached": True, "result": cached, "finished_at": now_iso()}
         return store.create_job(job_id, {**record, **done})
+    if key is not None and not defer and not (extra or {}).get("callback"):
+        joined = _join_in_flight(store, key, job_id)
+        if joined is not None:
+            return joined
+        record["inflight_key"] = key
     store.put_image(image.sha256, image.png)
     created = store.create_job(job_id, record)
     if defer:
@@ -104,6 +111,22 @@ def start_job(
             store.fail_job(job_id, "not_queued", "the job could not be queued; retry the request")
         raise
     return created
+
+
+def _join_in_flight(store: JobStore, key: str, job_id: str) -> dict[str, Any] | None:
+    """The unfinished job already running the same work (same content key), which this request joins
+    instead of running it twice; None when there is none, and ``job_id`` then leads for the key.
+
+    Jobs with a callback, and jobs sent together (batches, a document's pages), always run as their own.
+    """
+    earlier = store.claim_in_flight(key, job_id, INFLIGHT_TTL_S)
+    if earlier is None:
+        return None
+    joined = store.get_job(earlier)
+    if joined is not None and joined["status"] in ("queued", "running"):
+        return joined
+    store.lead_in_flight(key, job_id, INFLIGHT_TTL_S)  # the earlier job finished or expired
+    return None
 
 
 def queue_starts(celery_app: Celery, store: JobStore, job_ids: list[str]) -> None:

@@ -209,6 +209,25 @@ class JobStore:
             count, _ = pipe.execute()
         return int(count)
 
+    # In-flight work: the unfinished job running a content key, which identical requests join
+    def claim_in_flight(self, key: str, job_id: str, ttl_s: int) -> str | None:
+        """Make ``job_id`` the job running ``key``; returns the job already running it, if any."""
+        name = f"{PREFIX}inflight:{key}"
+        if self.client.set(name, job_id, nx=True, ex=ttl_s):
+            return None
+        found = self.client.get(name)
+        return found.decode() if found is not None else None
+
+    def lead_in_flight(self, key: str, job_id: str, ttl_s: int) -> None:
+        """Make ``job_id`` the job running ``key`` whoever was before."""
+        self.client.set(f"{PREFIX}inflight:{key}", job_id, ex=ttl_s)
+
+    def end_in_flight(self, key: str, job_id: str) -> None:
+        """Forget that ``job_id`` runs ``key`` (it finished), unless another job leads it by now."""
+        name = f"{PREFIX}inflight:{key}"
+        if self.client.get(name) == job_id.encode():
+            self.client.delete(name)
+
     def set_fields(self, job_id: str, fields: dict[str, Any]) -> None:
         """Write some fields of a job record (JSON-encoded), leaving the others as they are."""
         self._write_job(job_id, fields)

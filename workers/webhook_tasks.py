@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -22,10 +23,12 @@ log = logging.getLogger(__name__)
 
 
 def job_finished(app: Celery, store: JobStore, job_id: str) -> None:
-    """After a job reached succeeded or failed: start its webhook, and its document's once the document's
-    last page finished. Never raises: a webhook must not fail the job it reports."""
+    """After a job reached succeeded or failed: end its in-flight claim, start its webhook, and its
+    document's once the document's last page finished. Never raises: this must not fail the job."""
     try:
-        callback, parent = store.client.hmget(store.job_key(job_id), ["callback", "parent"])
+        callback, parent, inflight = store.client.hmget(store.job_key(job_id), ["callback", "parent", "inflight_key"])
+        if inflight and inflight != b"null":
+            store.end_in_flight(json.loads(inflight), job_id)  # identical requests now get the cache or run
         if callback and callback != b"null":
             _start(app, store, job_id)
         if parent and parent != b"null":

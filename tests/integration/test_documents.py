@@ -345,3 +345,33 @@ def _page_texts(job: dict) -> list[str]:
 
 def _squeezed(text: str) -> str:
     return re.sub(r"\s+", "", text)
+
+
+def born_digital_pdf() -> bytes:
+    """A PDF whose text is real text (a text layer), as word processors write them."""
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format=(612, 792))
+    for lines in (["Quarterly figures", "Revenue rose in March"], ["Second page of text"]):
+        pdf.add_page()
+        pdf.set_font("helvetica", size=18)
+        for row, text in enumerate(lines):
+            pdf.text(72, 100 + 40 * row, text)
+    return bytes(pdf.output())
+
+
+def test_a_pdf_text_layer_is_reused_when_asked(app_client, model_workers) -> None:
+    data = born_digital_pdf()
+    job = finished(app_client, submit(app_client, data, "digital.pdf", pdf_text="true"))
+    assert job["status"] == "succeeded", job
+    first, second = (page["result"] for page in job["result"]["pages"])
+    assert first["source"] == "pdf_text" and set(first["engines"]) == {"pdf_text"}
+    assert first["text"] == "Quarterly figures\nRevenue rose in March" and second["text"] == "Second page of text"
+    # The boxes are on the rendered page (200 dpi: 1700 x 2200), where the text is drawn.
+    width, height = job["result"]["pages"][0]["size"]
+    assert (width, height) == (1700, 2200)
+    left, top, right, bottom = first["lines"][0]["box"]
+    assert abs(left - 200) < 20 and abs(bottom - 278) < 20 and right > left and bottom > top
+    read = finished(app_client, submit(app_client, data, "digital.pdf"))  # not asked: the engines read it
+    assert set(read["result"]["pages"][0]["result"]["engines"]) == {"paddleocr"}
+    assert cer(read["result"]["pages"][0]["result"]["text"], first["text"]) < 0.1

@@ -93,3 +93,39 @@ def test_a_huge_pdf_page_is_rendered_within_the_pixel_limit() -> None:
     assert document is not None and isinstance(document.pages[0], bytes)
     page = _decoded(document.pages[0])
     assert page.shape[0] * page.shape[1] <= 1_000_000
+
+
+def _digital_pdf(rotate: int = 0) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format=(612, 792))
+    pdf.add_page()
+    pdf.set_font("helvetica", size=14)
+    pdf.text(72, 100, "Left words")
+    pdf.text(300, 100, "same line")
+    pdf.text(72, 140, "Next line")
+    data = bytes(pdf.output())
+    if rotate:
+        import pypdfium2 as pdfium
+
+        document = pdfium.PdfDocument(data)
+        document[0].set_rotation(rotate)
+        buffer = io.BytesIO()
+        document.save(buffer)
+        data = buffer.getvalue()
+    return data
+
+
+def test_a_pdf_text_layer_comes_as_lines_with_boxes_on_the_rendered_page() -> None:
+    document = split_document(_digital_pdf(), max_pages=2, dpi=144, max_pixels=LIMIT, with_text=True)
+    assert document is not None and document.texts[0] is not None
+    lines = sorted(document.texts[0], key=lambda line: line[0][1])
+    assert [text for _, text in lines] == ["Left words same line", "Next line"]
+    (left, top, right, bottom), _ = lines[0]
+    assert abs(left - 144) <= 4 and abs(bottom - 200) <= 6 and right > 600 and top < bottom  # points x 2
+    assert split_document(_digital_pdf(), 2, 144, LIMIT).texts == [None]  # not asked for
+
+
+def test_a_rotated_page_or_a_scan_has_no_text_layer_to_reuse() -> None:
+    assert split_document(_digital_pdf(rotate=90), 2, 144, LIMIT, with_text=True).texts == [None]
+    assert split_document(_pdf(1), 2, 144, LIMIT, with_text=True).texts == [None]

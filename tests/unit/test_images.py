@@ -357,3 +357,15 @@ def test_api_error_carries_a_message() -> None:
     error = rejection(b"")
     assert error.message
     assert error.extra_data == {"code": "empty_image"}
+
+
+def test_a_huge_character_image_is_shrunk_within_the_budget_and_a_small_one_is_kept() -> None:
+    from app.images import downscaled, validate_image
+
+    buffer = io.BytesIO()
+    Image.new("L", (3000, 1500), 255).save(buffer, format="PNG")
+    image = validate_image(buffer.getvalue(), 10**8, 10**8)
+    small = downscaled(image, 1_000_000)
+    assert small.width * small.height <= 1_000_000 and abs(small.width / small.height - 2) < 0.01
+    assert small.sha256 != image.sha256 and small.gray.shape == (small.height, small.width)
+    assert downscaled(small, 1_000_000) is small

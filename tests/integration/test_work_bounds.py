@@ -1,0 +1,49 @@
+"""Bounding the work one request causes, with the real Redis and workers: an identical request joins the
+unfinished job instead of running it again, and a huge "character" is shrunk before any engine reads it."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from tests.integration.conftest import FONT, render_png, wait_job
+from workers.store import JobStore
+
+pytestmark = pytest.mark.integration
+
+
+def post(client, png: bytes, **fields: str) -> dict:
+    form = {"image": (io.BytesIO(png), "x.png"), **fields}
+    response = client.post("/v1/jobs", data=form, content_type="multipart/form-data")
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()
+
+
+def test_an_identical_request_joins_the_unfinished_job(app_client, main_worker) -> None:
+    get = lambda job_id: app_client.get(f"/v1/jobs/{job_id}").get_json()  # noqa: E731
+    warm = post(app_client, render_png("Warm up"), mode="line", engines="tesseract")
+    assert wait_job(get, warm["id"])["status"] == "succeeded"  # the engine's version is known from here on
+    png = render_png("Joined at once")
+    first = post(app_client, png, mode="line", engines="tesseract")
+    second = post(app_client, png, mode="line", engines="tesseract")
+    assert second["id"] == first["id"], "the second request should join the first, still unfinished"
+    assert wait_job(get, first["id"])["status"] == "succeeded"
+    third = post(app_client, png, mode="line", engines="tesseract")
+    assert third["id"] != first["id"] and third["cached"] is True  # finished: the cache answers now
+    other = post(app_client, png, mode="line", engines="tesseract", cache="false")
+    assert other["id"] != first["id"]  # without the cache, a request always runs its own job
+
+
+def test_a_huge_character_is_shrunk_before_the_engines_read_it(app_client, main_worker, redis_client) -> None:
+    image = Image.new("L", (2400, 2400), 255)
+    ImageDraw.Draw(image).text((500, 200), "R", font=ImageFont.truetype(FONT, 1800), fill=0)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    job = post(app_client, buffer.getvalue(), mode="char", engines="tesseract", cache="false")
+    record = JobStore(redis_client, 60, 60).get_job(job["id"])
+    width, height = record["image_size"]
+    assert width * height <= 1_000_000 and abs(width - height) <= 1
+    done = wait_job(lambda job_id: app_client.get(f"/v1/jobs/{job_id}").get_json(), job["id"])
+    assert done["status"] == "succeeded" and done["result"]["character"] == "R", done["result"]
