@@ -68,12 +68,14 @@ def _start_claimed(store: JobStore, fresh: list[str]) -> None:
         ids_, images = [member_id for member_id, _ in members], [job["image_sha256"] for _, job in members]
         queue_group_recognition(celery_app, ids_, images, options, None)
     store.mark_started(fresh)
+    store.track_started(fresh, get_settings().stall_timeout_s)
 
 
 @celery_app.task(name="ocr.start_group", ignore_result=True)
 def start_group(job_ids: list[str], images: list[str], options: dict[str, Any]) -> None:
     """Start jobs sent together with the same options as one group (page jobs one by one)."""
     resolved = JobOptions.from_dict(options)
+    job_store().track_started(job_ids, get_settings().stall_timeout_s)
     if resolved.mode == "page" or len(job_ids) == 1:
         for job_id, image in zip(job_ids, images, strict=True):
             start_recognition(celery_app, job_id, image, resolved)

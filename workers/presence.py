@@ -6,12 +6,17 @@ consumer, without a broadcast round-trip to the workers.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery.signals import heartbeat_sent, worker_ready, worker_shutdown
 
 from config.settings import get_settings
+from workers.celery_app import celery_app
 from workers.runtime import job_store
+from workers.sweeper import sweep
+
+log = logging.getLogger(__name__)
 
 _announcement: dict[str, Any] = {}
 
@@ -32,6 +37,11 @@ def _on_ready(sender: Any, **_: object) -> None:
 @heartbeat_sent.connect
 def _on_heartbeat(**_: object) -> None:
     _announce()
+    settings = get_settings()
+    try:
+        sweep(celery_app, job_store(), settings.stall_timeout_s, settings.sweep_interval_s)
+    except Exception:  # Redis away: the next heartbeat tries again
+        log.warning("could not sweep overdue jobs", exc_info=True)
 
 
 @worker_shutdown.connect

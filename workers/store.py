@@ -27,6 +27,7 @@ from PIL import Image
 PREFIX = "ocr:"
 WAITING_KEY = f"{PREFIX}waiting"
 WAITING_CAP = 10_000
+STARTED_KEY = f"{PREFIX}started"
 # One hash of worker announcements (hostname -> record with its expiry): /ready reads it in one call.
 WORKERS_KEY = f"{PREFIX}workers"
 # Bump when the content or meaning of a job result changes.
@@ -208,6 +209,27 @@ class JobStore:
             pipe.expire(key, self.result_ttl_s)
             count, _ = pipe.execute()
         return int(count)
+
+    # Started jobs and when they are overdue: a job whose chord died with a worker or a Redis outage is
+    # started again by the sweeper (workers/sweeper.py)
+    def track_started(self, job_ids: list[str], overdue_after_s: float) -> None:
+        """Note jobs as started; they are overdue ``overdue_after_s`` from now unless they finish."""
+        if job_ids:
+            deadline = time.time() + overdue_after_s
+            self.client.zadd(STARTED_KEY, dict.fromkeys(job_ids, deadline))
+
+    def untrack_started(self, job_id: str) -> None:
+        """A job finished: it can no longer be overdue."""
+        self.client.zrem(STARTED_KEY, job_id)
+
+    def overdue(self, limit: int = 100) -> list[str]:
+        """Started jobs past their deadline, oldest first."""
+        found = self.client.zrangebyscore(STARTED_KEY, "-inf", time.time(), start=0, num=limit)
+        return [value.decode() for value in found]
+
+    def release_start(self, job_id: str) -> None:
+        """Forget who started a job, so that its next ``ocr.start`` starts it again."""
+        self.client.delete(f"{PREFIX}start:{job_id}")
 
     # In-flight work: the unfinished job running a content key, which identical requests join
     def claim_in_flight(self, key: str, job_id: str, ttl_s: int) -> str | None:

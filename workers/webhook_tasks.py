@@ -27,6 +27,7 @@ def job_finished(app: Celery, store: JobStore, job_id: str) -> None:
     document's once the document's last page finished. Never raises: this must not fail the job."""
     try:
         callback, parent, inflight = store.client.hmget(store.job_key(job_id), ["callback", "parent", "inflight_key"])
+        store.untrack_started(job_id)
         if inflight and inflight != b"null":
             store.end_in_flight(json.loads(inflight), job_id)  # identical requests now get the cache or run
         if callback and callback != b"null":

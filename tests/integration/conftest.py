@@ -36,6 +36,9 @@ LIMITS = {
     "OCR_TASK_TIME_LIMIT_S": "5",
     "OCR_VISIBILITY_TIMEOUT_S": "6",
     "OCR_UNACKED_RESTORE_INTERVAL_S": "1",
+    # A job whose chord died is started again after this long (production: 600 s).
+    "OCR_STALL_TIMEOUT_S": "30",
+    "OCR_SWEEP_INTERVAL_S": "2",
     # Completion webhooks go to receivers the tests run on 127.0.0.1, retried quickly.
     "OCR_WEBHOOK_ALLOW": "127.0.0.1",
     "OCR_WEBHOOK_FIRST_RETRY_S": "0.2",
