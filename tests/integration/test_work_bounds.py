@@ -47,3 +47,30 @@ def test_a_huge_character_is_shrunk_before_the_engines_read_it(app_client, main_
     assert width * height <= 1_000_000 and abs(width - height) <= 1
     done = wait_job(lambda job_id: app_client.get(f"/v1/jobs/{job_id}").get_json(), job["id"])
     assert done["status"] == "succeeded" and done["result"]["character"] == "R", done["result"]
+
+
+def test_a_started_job_whose_chord_died_is_started_again(app_client, main_worker, redis_client) -> None:
+    """A job left running with nothing queued for it (its vote was never sent) is finished by the sweeper."""
+    from app.images import validate_image
+    from workers.options import JobOptions
+
+    store = JobStore(redis_client, 600, 600)
+    image = validate_image(render_png("Lost chord"), 10**7, 10**8)
+    options = JobOptions(mode="line", engines=("tesseract",), method="weighted", weights={"tesseract": 1.0})
+    store.put_image(image.sha256, image.png)
+    job_id = "orphan" + image.sha256[:20]
+    record = {
+        "status": "running",
+        "options": options.to_dict(),
+        "image_sha256": image.sha256,
+        "image_size": [image.width, image.height],
+        "submitted_epoch": 0.0,
+        "cacheable": False,
+        "cached": False,
+    }
+    store.create_job(job_id, record)
+    store.client.set(f"ocr:start:{job_id}", "started")  # as if a worker had started it and died
+    store.track_started([job_id], -1)  # overdue already
+    done = wait_job(lambda jid: app_client.get(f"/v1/jobs/{jid}").get_json(), job_id, timeout=30)
+    assert done["status"] == "succeeded" and done["result"]["text"] == "Lost chord", done
+    assert job_id not in store.overdue()
