@@ -97,6 +97,9 @@ def _holds_a_bool_for_a_number(field: fields.Field, value: object) -> bool:
 def _form_options() -> dict[str, Any]:
     # The files were taken already: load the option fields only.
     schema = JOB_FORM
+    repeated = sorted(key for key in request.form if key in schema.fields and len(request.form.getlist(key)) > 1)
+    if repeated:  # which of two values was meant cannot be guessed
+        raise ApiError(422, "invalid_request", f"send each option once; repeated: {clip(', '.join(repeated))}")
     form = {key: value for key, value in request.form.items() if key in schema.fields and key != "image"}
     options = _load(schema, form)
     if "engines" in options:

@@ -117,7 +117,11 @@ class BatchJsonIn(OptionsFields):
 class BatchFormIn(JobFormIn):
     """A multipart batch request: repeat the ``images`` file field."""
 
-    image = fields.File(load_default=None, metadata={"description": "unused in a batch; see images"})
+    class Meta:
+        """A batch's images come as ``images``; the single-image field is not part of it."""
+
+        exclude = ("image",)
+
     images = fields.List(fields.File(), required=True)
 
 
