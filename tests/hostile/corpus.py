@@ -560,7 +560,9 @@ def requests_corpus(max_batch_images: int = 64, max_pages: int = 50) -> list[Hos
     # Duplicated fields.
     two = [("image", ("a.png", png, "image/png")), ("image", ("b.png", png, "image/png"))]
     add(Hostile("two_image_fields", frozenset({"too_many_images"}), files=two))
-    dup = Hostile("duplicated_mode_field", frozenset({OK}), files=[("image", ("a.png", png, "image/png"))])
+    dup = Hostile(
+        "duplicated_mode_field", frozenset({"invalid_request"}), files=[("image", ("a.png", png, "image/png"))]
+    )
     dup.form = [("mode", "line"), ("mode", "sideways"), ("engines", "tesseract")]
     add(dup)
 
