@@ -222,16 +222,9 @@ class Service:
         reserved = new_job_id()
         options = {k: v for k, v in raw.items() if k != "image"}
         digest = content_key(upload_sha256, {"document": options}, {})
-        try:
-            earlier = self.store.claim_idempotency_key(key, digest, reserved)
-        except IdempotencyConflict as exc:
-            raise ApiError(422, "idempotency_conflict", "Idempotency-Key was used with a different request") from exc
+        earlier = self._earlier_job(key, digest, reserved)
         if earlier is not None:
-            for _ in range(100):
-                job = self.store.get_job(earlier)
-                if job is not None:
-                    return document_view(self.store, job) if "document" in job else job
-                time.sleep(0.01)
+            return document_view(self.store, earlier) if "document" in earlier else earlier
         return submit_document(self, document, raw, upload_sha256, job_id=reserved, owner=owner, callback=callback)
 
     def submit_many(
@@ -278,22 +271,38 @@ class Service:
             return exc
         return self.stored(image, options.mode), options
 
-    def _submit_once(
-        self, key: str, image: StoredImage, options: JobOptions, use_cache: bool, extra: dict[str, Any] | None
-    ) -> dict[str, Any]:
-        job_id = new_job_id()
-        digest = content_key(image.sha256, options.cache_material(), {})
-        try:
-            earlier = self.store.claim_idempotency_key(key, digest, job_id)
-        except IdempotencyConflict as exc:
-            raise ApiError(422, "idempotency_conflict", "Idempotency-Key was used with a different request") from exc
-        if earlier is not None:
-            # The first request may still be writing its record: give it a moment.
+    def _earlier_job(self, key: str, digest: str, job_id: str) -> dict[str, Any] | None:
+        """The job an earlier request with ``key`` created, or None when ``job_id`` now owns the key.
+
+        The first request may still be writing its record: it gets a moment. A key whose first request died
+        before writing any job is taken over, so that retries do not point at a job that never exists.
+        """
+        for _ in range(2):
+            try:
+                earlier = self.store.claim_idempotency_key(key, digest, job_id)
+            except IdempotencyConflict as exc:
+                message = "Idempotency-Key was used with a different request"
+                raise ApiError(422, "idempotency_conflict", message) from exc
+            if earlier is None:
+                return None
             for _ in range(100):
                 job = self.store.get_job(earlier)
                 if job is not None:
                     return job
                 time.sleep(0.01)
+            self.store.release_idempotency_key(key, earlier)
+        raise ApiError(
+            503, "backend_unavailable", "the first request with this Idempotency-Key is not written yet; retry"
+        )
+
+    def _submit_once(
+        self, key: str, image: StoredImage, options: JobOptions, use_cache: bool, extra: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        job_id = new_job_id()
+        digest = content_key(image.sha256, options.cache_material(), {})
+        earlier = self._earlier_job(key, digest, job_id)
+        if earlier is not None:
+            return earlier
         try:
             max_age = self.settings.engine_info_max_age_s
             return start_job(self.celery, self.store, image, options, use_cache, job_id, max_age, extra=extra)

@@ -74,3 +74,20 @@ def test_a_started_job_whose_chord_died_is_started_again(app_client, main_worker
     done = wait_job(lambda jid: app_client.get(f"/v1/jobs/{jid}").get_json(), job_id, timeout=30)
     assert done["status"] == "succeeded" and done["result"]["text"] == "Lost chord", done
     assert job_id not in store.overdue()
+
+
+def test_an_idempotency_key_whose_job_was_never_written_is_taken_over(app_client, main_worker, redis_client) -> None:
+    png = render_png("Taken over")
+
+    def send() -> dict:
+        form = {"image": (io.BytesIO(png), "x.png"), "mode": "line", "engines": "tesseract", "cache": "false"}
+        headers = {"Idempotency-Key": "takeover-1"}
+        response = app_client.post("/v1/jobs", data=form, content_type="multipart/form-data", headers=headers)
+        assert response.status_code == 202, response.get_json()
+        return response.get_json()
+
+    first = send()
+    redis_client.delete(f"ocr:job:{first['id']}")  # as if the first request died before writing its job
+    second = send()
+    assert second["id"] != first["id"]
+    assert send()["id"] == second["id"]  # retries now find the job that exists
