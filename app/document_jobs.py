@@ -15,11 +15,11 @@ from pypdfium2.version import PDFIUM_INFO
 from app.documents import DocumentPages
 from app.errors import ApiError
 from app.pdf_text import Box, text_result
+from workers.completion import job_finished
 from workers.document_view import document_view
 from workers.options import JobOptions
-from workers.pipeline import StoredImage, new_job_id, queue_starts, start_job
+from workers.pipeline import StoredImage, job_record, new_job_id, queue_starts, start_job
 from workers.store import now_iso
-from workers.webhook_tasks import job_finished
 
 if TYPE_CHECKING:
     from app.service import Service
@@ -87,17 +87,6 @@ def _from_text_layer(
     """A page job answered by the PDF's own text layer: created finished, its image stored for the
     searchable PDF and the web page."""
     svc.store.put_image(image.sha256, image.png)
-    record = {
-        "status": "succeeded",
-        "options": options.to_dict(),
-        "image_sha256": image.sha256,
-        "image_size": [image.width, image.height],
-        "submitted_epoch": time.time(),
-        "cacheable": False,
-        "cached": False,
-        "owner": options.cache_scope,
-        "parent": parent,
-        "finished_at": now_iso(),
-        "result": text_result(lines, f"pdfium-{PDFIUM_INFO}"),
-    }
+    done = {"status": "succeeded", "finished_at": now_iso(), "result": text_result(lines, f"pdfium-{PDFIUM_INFO}")}
+    record = job_record(image, options, use_cache=False, extra={"parent": parent, **done})
     return svc.store.create_job(new_job_id(), record)

@@ -46,20 +46,6 @@ def is_document(data: bytes) -> bool:
     return is_pdf(data) or _tiff_frame_count(data) > 1
 
 
-def count_pages(data: bytes, max_pages: int) -> int:
-    """The page count of a document (the limit plus one when it is over: the split refuses it then)."""
-    if is_pdf(data):
-        try:
-            pdf = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError:
-            return 1
-        try:
-            return min(len(pdf), max_pages + 1)
-        finally:
-            pdf.close()
-    return min(_tiff_frame_count(data), max_pages + 1)
-
-
 def split_document(
     data: bytes, max_pages: int, dpi: int, max_pixels: int, with_text: bool = False
 ) -> DocumentPages | None:

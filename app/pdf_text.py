@@ -11,7 +11,7 @@ from typing import Any
 
 import pypdfium2 as pdfium
 
-from engines.layout import block_box, reading_blocks
+from engines.layout import block_records, reading_blocks
 
 SOURCE = "pdf_text"
 Box = tuple[int, int, int, int]
@@ -78,11 +78,7 @@ def text_result(lines: list[tuple[Box, str]], version: str) -> dict[str, Any]:
     order = [index for group in groups for index in group]
     ordered = [lines[i] for i in order]
     result_lines = [_line(box, text) for box, text in ordered]
-    blocks, start = [], 0
-    for group in groups:
-        members = list(range(start, start + len(group)))
-        blocks.append({"box": block_box([list(box) for box, _ in ordered], members), "lines": members})
-        start += len(group)
+    blocks = block_records(groups, [box for box, _ in ordered])
     text = "\n".join(line["text"] for line in result_lines)
     return {
         "mode": "page",

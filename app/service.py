@@ -13,7 +13,7 @@ from celery import Celery
 from flask import current_app
 
 from app.document_jobs import document_view, submit_document
-from app.documents import DocumentPages, count_pages, is_document, split_document
+from app.documents import DocumentPages, is_document, split_document
 from app.errors import ApiError
 from app.images import ValidatedImage, downscaled, validate_image
 from app.quotas import Quotas
@@ -25,11 +25,11 @@ from ensemble import InvalidPresets, UnknownPreset, resolve_weights
 from ensemble.fitted import FittedPreset
 from ensemble.kinds import FALLBACK, Kind, job_kind
 from workers.celery_app import COMBINE_QUEUE
+from workers.completion import job_finished
 from workers.options import JobOptions, Mode
 from workers.pipeline import StoredImage, new_job_id, queue_together, start_job
 from workers.planning import without_silent_engines
 from workers.store import IdempotencyConflict, JobStore, content_key
-from workers.webhook_tasks import job_finished
 from workers.webhooks import RefusedTarget, check_target
 
 
@@ -71,10 +71,6 @@ class Service:
     def required_queues(self) -> list[str]:
         """Every queue that needs a live worker for the deployment's engines to answer."""
         return [queue_for(name) for name in self.base_settings.engines] + [COMBINE_QUEUE]
-
-    def page_count(self, data: bytes) -> int:
-        """How many pages an upload holds (1 for an image), cheaply, for the pages-per-day quota."""
-        return count_pages(data, self.settings.max_pages) if is_document(data) else 1
 
     def validate(self, data: bytes) -> ValidatedImage:
         """Validate an upload against the configured limits."""

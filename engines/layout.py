@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from statistics import median
+from typing import Any
 
 from engines.base import Box
 
@@ -126,3 +127,15 @@ def _split(group: list[int], boxes: Sequence[Box], axis: int, min_gap: float) ->
             parts[-1].append(index)
         reach = max(reach, boxes[index][end])
     return parts
+
+
+def block_records(groups: Sequence[Sequence[int]], boxes: Sequence[Sequence[int]]) -> list[dict[str, Any]]:
+    """The blocks of a page as results list them, from :func:`reading_blocks`' ``groups``: each block's
+    box and the indexes of its lines in ``boxes``, which hold the lines in reading order, block after block."""
+    blocks: list[dict[str, Any]] = []
+    start = 0
+    for group in groups:
+        members = list(range(start, start + len(group)))
+        blocks.append({"box": block_box(boxes, members), "lines": members})
+        start += len(group)
+    return blocks

@@ -19,7 +19,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from PIL import Image
 
 from engines.base import Engine, EngineError
-from engines.layout import block_box, reading_blocks
+from engines.layout import block_records, reading_blocks
 from engines.orientation import PageTransform, upright
 from workers.store import pad_box
 
@@ -62,13 +62,7 @@ def find_lines(image: npt.NDArray[np.uint8], layout_engine: Engine) -> dict[str,
     groups = reading_blocks(found)
     order = [index for group in groups for index in group]
     boxes = [pad_box(found[i], width, height) for i in order] or [[0, 0, width, height]]
-    blocks, start = [], 0
-    for group in groups:
-        members = list(range(start, start + len(group)))
-        blocks.append({"box": block_box(boxes, members), "lines": members})
-        start += len(group)
-    if not blocks:
-        blocks = [{"box": list(boxes[0]), "lines": [0]}]
+    blocks = block_records(groups, boxes) or [{"box": list(boxes[0]), "lines": [0]}]
     return {"engine": layout_engine.name, "boxes": boxes, "blocks": blocks, "error": error}
 
 

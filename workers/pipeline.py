@@ -60,6 +60,23 @@ def current_versions(store: JobStore, engines: tuple[str, ...], info_max_age_s: 
     return versions
 
 
+def job_record(
+    image: StoredImage, options: JobOptions, use_cache: bool, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The fields of a new job's record (queued), with ``extra`` fields."""
+    return {
+        "status": "queued",
+        "options": options.to_dict(),
+        "image_sha256": image.sha256,
+        "image_size": [image.width, image.height],
+        "submitted_epoch": time.time(),
+        "cacheable": use_cache,
+        "cached": False,
+        "owner": options.cache_scope,
+        **(extra or {}),
+    }
+
+
 def start_job(
     celery_app: Celery,
     store: JobStore,
@@ -77,17 +94,7 @@ def start_job(
     ``extra``: more fields for the record (a callback, the document a page belongs to).
     """
     job_id = job_id or new_job_id()
-    record = {
-        "status": "queued",
-        "options": options.to_dict(),
-        "image_sha256": image.sha256,
-        "image_size": [image.width, image.height],
-        "submitted_epoch": time.time(),
-        "cacheable": use_cache,
-        "cached": False,
-        "owner": options.cache_scope,
-        **(extra or {}),
-    }
+    record = job_record(image, options, use_cache, extra)
     key = lookup_key(store, image.sha256, options, info_max_age_s) if use_cache else None
     cached = store.get_cached(key) if key else None
     record_submission(options.mode, looked_up=use_cache, hit=cached is not None)

@@ -1,49 +1,24 @@
-"""The delivery task of completion webhooks, and the hook that starts it when a job finishes."""
+"""The delivery task of completion webhooks (started by :func:`workers.completion.job_finished`)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
 
 import requests
-from celery import Celery, Task
+from celery import Task
 
 from config.settings import get_settings
-from workers.celery_app import COMBINE_QUEUE, celery_app
-from workers.document_view import FINISHED, document_view
+from workers.celery_app import celery_app
+from workers.document_view import document_view
 from workers.keys import KeyStore
 from workers.runtime import job_store
 from workers.store import JobStore
-from workers.webhooks import RefusedTarget, body_of, check_target, claim_delivery, record_attempt, service_secret
+from workers.webhooks import RefusedTarget, body_of, check_target, record_attempt, service_secret
 from workers.webhooks import signature as sign
 
 log = logging.getLogger(__name__)
-
-
-def job_finished(app: Celery, store: JobStore, job_id: str) -> None:
-    """After a job reached succeeded or failed: end its in-flight claim, start its webhook, and its
-    document's once the document's last page finished. Never raises: this must not fail the job."""
-    try:
-        callback, parent, inflight = store.client.hmget(store.job_key(job_id), ["callback", "parent", "inflight_key"])
-        store.untrack_started(job_id)
-        if inflight and inflight != b"null":
-            store.end_in_flight(json.loads(inflight), job_id)  # identical requests now get the cache or run
-        if callback and callback != b"null":
-            _start(app, store, job_id)
-        if parent and parent != b"null":
-            document_id = str(parent.decode()).strip('"')
-            document = store.get_job(document_id)
-            if document and document.get("callback") and document_view(store, document)["status"] in FINISHED:
-                _start(app, store, document_id)
-    except Exception:
-        log.exception("could not start the webhook of job %s", job_id)
-
-
-def _start(app: Celery, store: JobStore, job_id: str) -> None:
-    if claim_delivery(store.client, job_id, store.result_ttl_s):
-        app.send_task("ocr.deliver_webhook", args=(job_id,), queue=COMBINE_QUEUE, ignore_result=True)
 
 
 @celery_app.task(name="ocr.deliver_webhook", bind=True, ignore_result=True, max_retries=None)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,16 @@ from config.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+# Debian's Chromium for the browser tests, headless and offline.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 REDIS_URL = os.environ.get("OCR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PLUGINS = {
     "broken": "tests.integration.plugin_engines:BrokenEngine",
@@ -86,6 +97,20 @@ def render_png(text: str, size: int = 36, pad: int = 12, invert: bool = False) -
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def draw_page(lines: list[str], size: int = 30) -> tuple[Image.Image, list[tuple[int, int, int, int]]]:
+    """A printed page 900 px wide (DejaVu Sans) and the ink box of each line as drawn."""
+    font = ImageFont.truetype(FONT, size)
+    page = Image.new("L", (900, 120 + 70 * len(lines)), 255)
+    draw = ImageDraw.Draw(page)
+    boxes = []
+    for row, text in enumerate(lines):
+        origin = (60, 60 + 70 * row)
+        draw.text(origin, text, font=font, fill=0)
+        left, top, right, bottom = (int(v) for v in draw.textbbox(origin, text, font=font))
+        boxes.append((left, top, right, bottom))
+    return page, boxes
 
 
 @pytest.fixture(scope="session")
@@ -218,46 +243,42 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(main_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real API under gunicorn (gthread workers), as `make run` starts it."""
+@contextmanager
+def gunicorn(folder: Path, env: dict[str, str]) -> Iterator[str]:
+    """The real API under gunicorn (gthread workers, ``deploy/gunicorn.conf.py``), as `make run` starts it,
+    on a free port with ``env``; yields its URL once /health answers, stops it afterwards."""
     port = _free_port()
-    api_dir = tmp_path_factory.mktemp("api")
-    log = api_dir / "gunicorn.log"
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
-        "--threads",
-        "4",
-        "--worker-class",
-        "gthread",
-        "--config",
-        str(ROOT / "deploy" / "gunicorn.conf.py"),
-        "app.wsgi:app",
-    ]
-    env = {**service_env(), "PROMETHEUS_MULTIPROC_DIR": str(api_dir / "prom")}
+    log = folder / "gunicorn.log"
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"]
+    command += ["--worker-class", "gthread", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), "app.wsgi:app"]
+    env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(folder / "prom")}
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while True:
         try:
             if requests.get(f"{url}/health", timeout=1).status_code == 200:
                 break
         except requests.RequestException:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
-    yield url
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=20)
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def live_server(main_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real API under gunicorn, as `make run` starts it."""
+    with gunicorn(tmp_path_factory.mktemp("api"), service_env()) as url:
+        yield url
 
 
 def wait_job(get: Callable[[str], dict], job_id: str, timeout: float = 30) -> dict:

@@ -7,22 +7,15 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.integration.conftest import CHROMIUM, CHROMIUM_FLAGS
+
 pytestmark = pytest.mark.integration
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def test_docs_page_lists_every_operation_without_leaving_localhost(live_server: str) -> None:
     hosts: set[str] = set()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page()
             page.on("request", lambda request: hosts.add(urlparse(request.url).netloc))

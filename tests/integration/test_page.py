@@ -5,9 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 
-from tests.integration.conftest import FONT, wait_job
+from tests.integration.conftest import draw_page, wait_job
 from tests.rendering import cer, contains
 
 pytestmark = pytest.mark.integration
@@ -21,15 +20,8 @@ LINES = [
 
 
 def render_page(lines: list[str], size: int = 30) -> tuple[bytes, list[tuple[int, int, int, int]]]:
-    """A printed page (DejaVu Sans) and the ink box of each line as drawn."""
-    font = ImageFont.truetype(FONT, size)
-    page = Image.new("L", (900, 120 + 70 * len(lines)), 255)
-    draw = ImageDraw.Draw(page)
-    boxes = []
-    for row, text in enumerate(lines):
-        origin = (60, 60 + 70 * row)
-        draw.text(origin, text, font=font, fill=0)
-        boxes.append(tuple(int(v) for v in draw.textbbox(origin, text, font=font)))
+    """A printed page (DejaVu Sans) as PNG and the ink box of each line as drawn."""
+    page, boxes = draw_page(lines, size)
     buffer = io.BytesIO()
     page.save(buffer, format="PNG")
     return buffer.getvalue(), boxes

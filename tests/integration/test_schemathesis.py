@@ -19,10 +19,6 @@ Configuration, with the reason for each departure from schemathesis' defaults:
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -34,7 +30,7 @@ from hypothesis import HealthCheck, settings
 
 from app import create_app
 from app.error_codes import is_catalogued
-from tests.integration.conftest import ROOT, WorkerProcess, _free_port, make_settings, service_env
+from tests.integration.conftest import WorkerProcess, gunicorn, make_settings, service_env
 
 pytestmark = pytest.mark.integration
 
@@ -96,35 +92,9 @@ schema = schemathesis.openapi.from_dict(SPEC, config=schemathesis.Config.from_di
 @pytest.fixture(scope="module")
 def schemathesis_server(main_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The API under gunicorn as ``live_server`` starts it, with tesseract only and a 5 s synchronous timeout."""
-    port = _free_port()
-    folder = tmp_path_factory.mktemp("schemathesis_api")
-    env = {
-        **service_env(),
-        "OCR_ENGINES": "tesseract",
-        "OCR_SYNC_TIMEOUT_S": "5",
-        "PROMETHEUS_MULTIPROC_DIR": str(folder / "prom"),
-    }
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"]
-    command += ["--config", str(ROOT / "deploy" / "gunicorn.conf.py"), "app.wsgi:app"]
-    log = folder / "gunicorn.log"
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
-    yield url
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=20)
+    env = {**service_env(), "OCR_ENGINES": "tesseract", "OCR_SYNC_TIMEOUT_S": "5"}
+    with gunicorn(tmp_path_factory.mktemp("schemathesis_api"), env) as url:
+        yield url
 
 
 def test_the_live_server_serves_this_contract(schemathesis_server: str) -> None:

@@ -19,22 +19,13 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Route, expect, sync_playwright
 
-from tests.integration.conftest import FONT, ROOT
+from tests.integration.conftest import CHROMIUM, CHROMIUM_FLAGS, ROOT, draw_page
 from tests.rendering import cer, contains
 
 pytestmark = pytest.mark.integration
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Engines the page is told to use: the test service also enables plugin engines without workers.
 ENGINES = ("tesseract", "paddleocr")
 LINES = [
@@ -46,20 +37,6 @@ LINES = [
 ARTIFACTS = Path(os.environ.get("OCR_TEST_ARTIFACTS") or ROOT / "tests" / "artifacts")
 README_SCREENSHOT = ROOT / "docs" / "images" / "web-page-result.png"
 JOB_TIMEOUT_MS = 120_000
-
-
-def render_page(lines: list[str], size: int = 30) -> tuple[Image.Image, list[tuple[int, int, int, int]]]:
-    """A printed page 900 px wide (DejaVu Sans) and the ink box of each line as drawn."""
-    font = ImageFont.truetype(FONT, size)
-    page = Image.new("L", (900, 120 + 70 * len(lines)), 255)
-    draw = ImageDraw.Draw(page)
-    boxes = []
-    for row, text in enumerate(lines):
-        origin = (60, 60 + 70 * row)
-        draw.text(origin, text, font=font, fill=0)
-        left, top, right, bottom = (int(v) for v in draw.textbbox(origin, text, font=font))
-        boxes.append((left, top, right, bottom))
-    return page, boxes
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -101,7 +78,7 @@ class Visit:
 @pytest.fixture(scope="module")
 def browser(live_server: str, model_workers: list) -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
             yield browser
         finally:
@@ -204,7 +181,7 @@ def test_drop_a_page_and_see_one_box_per_line_and_the_text(visit: Visit, live_se
     page = visit.page
     visit.choose_engines(*ENGINES)
     page.select_option("#mode", "page")
-    image, drawn = render_page(LINES)
+    image, drawn = draw_page(LINES)
     data = png_bytes(image)
     drop_file(page, data, "report.png", "image/png")
 
@@ -303,8 +280,8 @@ def save_readme_screenshot(page: Page) -> None:
 def test_a_pdf_is_read_page_by_page_with_progress(visit: Visit, tmp_path: Path) -> None:
     page = visit.page
     visit.choose_engines(*ENGINES)
-    first, _ = render_page(LINES[:2])
-    second, _ = render_page(LINES[2:])
+    first, _ = draw_page(LINES[:2])
+    second, _ = draw_page(LINES[2:])
     path = tmp_path / "two pages.pdf"
     first.save(path, format="PDF", save_all=True, append_images=[second], resolution=200)
     page.set_input_files("#file", str(path))
@@ -369,7 +346,7 @@ def test_every_api_error_has_a_clear_message(
 
     page.route("**/v1/jobs", refuse)
     path = tmp_path / "page.png"
-    path.write_bytes(png_bytes(render_page(LINES[:1])[0]))
+    path.write_bytes(png_bytes(draw_page(LINES[:1])[0]))
     page.set_input_files("#file", str(path))
     error = page.locator("#error")
     expect(error).to_contain_text(explained)
@@ -459,7 +436,7 @@ def test_confidence_shading_and_disagreements_are_drawn_and_api_text_stays_text(
             transfer.items.add(new File([new Uint8Array(bytes)], "image.png", {type: "image/png"}));
             document.body.dispatchEvent(new ClipboardEvent("paste", {clipboardData: transfer, bubbles: true}));
         }""",
-        list(png_bytes(render_page(["Total <b>"])[0])),
+        list(png_bytes(draw_page(["Total <b>"])[0])),
     )
     expect(page.locator("#file-name")).to_contain_text("pasted image")
 

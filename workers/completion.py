@@ -1,0 +1,40 @@
+"""What follows a job reaching succeeded or failed, wherever that happens (worker or API)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from celery import Celery
+
+from workers.celery_app import COMBINE_QUEUE
+from workers.document_view import FINISHED, document_view
+from workers.store import JobStore
+from workers.webhooks import claim_delivery
+
+log = logging.getLogger(__name__)
+
+
+def job_finished(app: Celery, store: JobStore, job_id: str) -> None:
+    """After a job reached succeeded or failed: it is no longer overdue, identical requests no longer join
+    it, and its webhook starts (and its document's once the document's last page finished). Never raises:
+    this must not fail the job."""
+    try:
+        fields = store.client.hmget(store.job_key(job_id), ["callback", "parent", "inflight_key"])
+        callback, parent, inflight = (json.loads(raw) if raw else None for raw in fields)
+        store.untrack_started(job_id)
+        if inflight:
+            store.end_in_flight(inflight, job_id)  # identical requests now get the cache or run
+        if callback:
+            _start_webhook(app, store, job_id)
+        if parent:
+            document = store.get_job(parent)
+            if document and document.get("callback") and document_view(store, document)["status"] in FINISHED:
+                _start_webhook(app, store, parent)
+    except Exception:
+        log.exception("could not complete the follow-up of job %s", job_id)
+
+
+def _start_webhook(app: Celery, store: JobStore, job_id: str) -> None:
+    if claim_delivery(store.client, job_id, store.result_ttl_s):
+        app.send_task("ocr.deliver_webhook", args=(job_id,), queue=COMBINE_QUEUE, ignore_result=True)
