@@ -8,6 +8,8 @@ Engines that need dark ink on light paper (Tesseract, the character CNN) get pol
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
@@ -135,6 +137,48 @@ def crop_to_ink_at(
     canvas = np.full((height, width), paper, dtype=np.uint8)
     canvas[margin : margin + bottom - top, margin : margin + right - left] = gray[top:bottom, left:right]
     return canvas, (left - margin, top - margin)
+
+
+@dataclass(frozen=True)
+class GlyphInput:
+    """How an engine is shown one lone character: dark ink on light paper, cut to its ink, scaled, with a
+    margin of paper on every side. Each adapter holds the one its engine reads best from (``char_input``;
+    measured by ``bench/char_inputs.py``): a line recogniser sees a glyph that touches the edges as a fragment.
+
+    ``margin``: paper on each side in ink heights (None: the whole crop as sent, polarity fixed, neither cut
+    nor scaled); ``min_margin``: at least this many pixels of it; ``min_height`` / ``max_height``: ink
+    shorter / taller than this many pixels is scaled to it (aspect kept) before the margin is added (0: any).
+    """
+
+    margin: float | None
+    min_margin: int = 4
+    min_height: int = 0
+    max_height: int = 0
+
+    def prepare(self, crop: Crop) -> npt.NDArray[np.uint8] | None:
+        """The gray image to read for ``crop``, or None when it holds no ink."""
+        if crop.size == 0:
+            return None
+        gray = dark_ink_on_light(to_gray(crop))
+        box = ink_box(gray)
+        if box is None:
+            return None
+        if self.margin is None:
+            return gray
+        left, top, right, bottom = box
+        paper = round(border_level(gray))
+        glyph = gray[top:bottom, left:right]
+        height = glyph.shape[0]
+        target = max(height, self.min_height)
+        target = min(target, self.max_height) if self.max_height else target
+        if target != height:
+            size = (max(1, round(glyph.shape[1] * target / height)), target)
+            filter_ = Image.Resampling.BICUBIC if target > height else Image.Resampling.LANCZOS
+            glyph = np.asarray(Image.fromarray(glyph).resize(size, filter_), dtype=np.uint8)
+        margin = max(self.min_margin, round(self.margin * glyph.shape[0]))
+        canvas = np.full((glyph.shape[0] + 2 * margin, glyph.shape[1] + 2 * margin), paper, dtype=np.uint8)
+        canvas[margin : margin + glyph.shape[0], margin : margin + glyph.shape[1]] = glyph
+        return canvas
 
 
 def limit_height(gray: npt.NDArray[np.uint8], max_height: int) -> npt.NDArray[np.uint8]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import string
 from importlib import metadata
 from pathlib import Path
 
@@ -32,6 +33,7 @@ PAGE = [
 GREEK_WORDS = "\u03a9\u03bc\u03ad\u03b3\u03b1 \u03bb\u03cc\u03b3\u03bf\u03c2"  # "Omega logos" in Greek letters
 GREEK_CAPITALS = "\u0391\u0392\u0393\u0394 \u0395\u0396\u0397"  # alpha to eta, Latin look-alikes among them
 WORD_TOLERANCE = 4  # pixels between a word box and the drawn word's textbbox
+CAPITALS_AND_DIGITS = string.ascii_uppercase + string.digits
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +226,22 @@ def test_reads_rendered_characters(engine: PaddleOcrEngine, char: str) -> None:
     assert result.top is not None
     assert result.top.char == char
     assert result.top.confidence > 0.5
+
+
+@pytest.mark.parametrize("size", [24, 48, 96])
+@pytest.mark.parametrize("pad", [0, 8, 60], ids=["tight", "margin", "wide-margin"])
+def test_reads_clean_single_capitals_and_digits(engine: PaddleOcrEngine, size: int, pad: int) -> None:
+    # A lone glyph is read with a margin of paper whatever the client sent: cropped to the ink (it touches
+    # the edges) or with paper around it. A line recogniser given the glyph without one reads it as a
+    # fragment (ENGINES.md, 2026-12-06); I/1 and O/0 are the only pairs a clean font leaves in doubt.
+    crops = [render(char, size=size, pad=pad) for char in CAPITALS_AND_DIGITS]
+    results = engine.recognize_chars(crops, top_k=1)
+    misread = {
+        char: result.top.char if result.top else None
+        for char, result in zip(CAPITALS_AND_DIGITS, results, strict=True)
+        if result.top is None or result.top.char != char
+    }
+    assert len(misread) <= 0.1 * len(CAPITALS_AND_DIGITS), misread
 
 
 @pytest.mark.parametrize("char", ["R", "7", "h", "G"])

@@ -8,6 +8,7 @@ import pytest
 from engines.base import BadImage, EngineError
 from engines.preprocess import (
     INK_CONTRAST,
+    GlyphInput,
     border_level,
     crop_to_ink,
     crop_to_ink_at,
@@ -261,3 +262,77 @@ def test_ink_runs_counts_blobs_at_the_left_edge() -> None:
     page[5:15, 0:3] = 0
     page[5:15, 20:25] = 0
     assert ink_runs(page) == 2
+
+
+# --- GlyphInput: how a lone character is shown to an engine ----------------------------------------
+
+
+def test_glyph_input_cuts_to_the_ink_with_a_margin_of_the_ink_height() -> None:
+    page = with_ink(paper(100, 100), 10, 50, 40, 60)  # 40 high, 20 wide
+    glyph = GlyphInput(margin=0.5).prepare(page)
+    assert glyph is not None
+    assert glyph.shape == (40 + 40, 20 + 40)
+    assert ink_box(glyph) == (20, 20, 40, 60)
+
+
+def test_glyph_input_gives_a_glyph_touching_the_edges_its_margin() -> None:
+    tight = with_ink(with_ink(paper(30, 12), 0, 30, 5, 8), 12, 15, 0, 12)  # a cross cropped to its ink
+    glyph = GlyphInput(margin=0.5).prepare(tight)
+    assert glyph is not None
+    assert glyph.shape == (30 + 30, 12 + 30)
+    assert ink_box(glyph) == (15, 15, 27, 45)
+    np.testing.assert_array_equal(glyph[15:45, 15:27], tight)
+
+
+def test_glyph_input_keeps_at_least_the_minimum_margin() -> None:
+    page = with_ink(paper(60, 60), 20, 30, 20, 25)  # 10 high: 0.15 of it is 2 px < 4
+    glyph = GlyphInput(margin=0.15).prepare(page)
+    assert glyph is not None
+    assert glyph.shape == (10 + 8, 5 + 8)
+    assert GlyphInput(margin=0.0, min_margin=0).prepare(page).shape == (10, 5)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("ink_height", "input_", "scaled_to"),
+    [
+        (12, GlyphInput(margin=0.5, min_height=24), 24),
+        (40, GlyphInput(margin=0.5, min_height=24), 40),
+        (40, GlyphInput(margin=0.5, max_height=24), 24),
+        (12, GlyphInput(margin=0.5, max_height=24), 12),
+        (12, GlyphInput(margin=0.5, min_height=24, max_height=24), 24),
+        (80, GlyphInput(margin=0.5, min_height=24, max_height=24), 24),
+    ],
+)
+def test_glyph_input_scales_the_ink_to_its_height_limits_keeping_the_aspect(
+    ink_height: int, input_: GlyphInput, scaled_to: int
+) -> None:
+    page = with_ink(paper(200, 200), 50, 50 + ink_height, 50, 50 + ink_height // 2)
+    glyph = input_.prepare(page)
+    assert glyph is not None
+    margin = max(4, round(0.5 * scaled_to))
+    assert glyph.shape == (scaled_to + 2 * margin, scaled_to // 2 + 2 * margin)
+    left, top, right, bottom = ink_box(glyph) or (0, 0, 0, 0)
+    assert (top, bottom - top) == (margin, scaled_to)
+    assert abs((right - left) - scaled_to // 2) <= 1
+
+
+def test_glyph_input_makes_the_ink_dark_on_light_paper_of_the_crops_own_level() -> None:
+    page = with_ink(paper(50, 50, 20), 10, 30, 15, 25, level=230)  # light ink on a dark sign
+    glyph = GlyphInput(margin=0.5).prepare(page)
+    assert glyph is not None
+    assert int(glyph[0, 0]) == 255 - 20
+    assert int(glyph[glyph.shape[0] // 2, glyph.shape[1] // 2]) == 255 - 230
+
+
+def test_glyph_input_as_sent_keeps_the_whole_crop_with_polarity_fixed() -> None:
+    page = with_ink(paper(50, 70, 0), 10, 30, 15, 25, level=255)
+    glyph = GlyphInput(margin=None, min_height=100).prepare(page)
+    assert glyph is not None
+    np.testing.assert_array_equal(glyph, 255 - page)
+
+
+@pytest.mark.parametrize("level", [0, 128, 255])
+def test_glyph_input_of_a_blank_crop_is_none(level: int) -> None:
+    for margin in (None, 0.5):
+        assert GlyphInput(margin=margin).prepare(paper(40, 40, level)) is None
+    assert GlyphInput(margin=0.5).prepare(np.zeros((0, 0), dtype=np.uint8)) is None
