@@ -25,7 +25,7 @@ from evaluation.readings import Reading
 from evaluation.scoring import Answer, engine_answer, oracle_answer
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-ENGINES = ["paddleocr", "tesseract", "easyocr", "emnist_cnn", "trocr"]
+ENGINES = ["paddleocr", "line_reader", "tesseract", "easyocr", "emnist_cnn", "trocr"]
 
 
 def cell(readings: Sequence[Reading], answers: Sequence[Answer]) -> str:
@@ -38,6 +38,17 @@ def cell(readings: Sequence[Reading], answers: Sequence[Answer]) -> str:
     return f"{1 - value:.2%} [{1 - high:.2%}, {1 - low:.2%}]"
 
 
+def row_groups(readings: Sequence[Reading], by: str | None) -> dict[str, list[Reading]]:
+    """Items per kind, then (with ``by``) per value of that column within each kind it occurs in."""
+    groups = dict(kind_groups(readings))
+    if by:
+        for reading in readings:
+            value = reading.item.groups.get(by)
+            if value:
+                groups.setdefault(f"{by}={value}", []).append(reading)
+    return groups
+
+
 def main() -> None:
     """Score and append a section to bench/RESULTS.md."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -45,6 +56,7 @@ def main() -> None:
     parser.add_argument("--readings", action="append", type=Path, required=True)
     parser.add_argument("--preset", action="append", default=[], help="NAME=PATH of a preset JSON file")
     parser.add_argument("--title", default="real data kept apart")
+    parser.add_argument("--by", help="also one row per value of this manifest column (e.g. group)")
     args = parser.parse_args()
     items = load_items(args.manifest)
     readings = collect(items, "", False, False, None, tuple(args.readings))
@@ -62,7 +74,7 @@ def main() -> None:
         *(f"ECE {n}" for n in presets),
     ]
     rows = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    for kind, group in kind_groups(readings).items():
+    for kind, group in row_groups(readings, args.by).items():
         cells = [kind, str(len(group))]
         cells += [cell(group, [engine_answer(r, e) for r in group]) for e in engines]
         answered = {name: preset_answers(group, preset, engines) for name, preset in presets.items()}

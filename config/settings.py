@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     engine_load_timeout_s: float = Field(180.0, gt=0)
 
     # Engines
-    engines: Annotated[list[str], NoDecode] = ["tesseract", "easyocr", "paddleocr", "emnist_cnn", "trocr"]
+    engines: Annotated[list[str], NoDecode] = ["tesseract", "easyocr", "paddleocr", "emnist_cnn", "line_reader"]
     engine_plugins: dict[str, str] = {}
     tessdata_path: Path = Path("/usr/share/tesseract-ocr/5/tessdata")
     tesseract_lang: str = "eng"
@@ -51,8 +51,12 @@ class Settings(BaseSettings):
     # Our character CNN: the model folder (model.onnx + metadata.json); a sha256 here pins model.onnx.
     emnist_model_dir: Path = ROOT / "models" / "emnist_cnn" / "v1"
     emnist_model_sha256: str = ""
-    # TrOCR: a local model directory or a Hugging Face hub id (downloaded only when online).
-    trocr_model: str = str(ROOT / "models" / "trocr_small_synth" / "v1")
+    # Our line recognizer (training/lines): the model folder (model.onnx + metadata.json); a sha256 pins it.
+    line_reader_model_dir: Path = ROOT / "models" / "line_reader" / "v1"
+    line_reader_model_sha256: str = ""
+    # TrOCR (not enabled by default, no model shipped): a local checkpoint folder or a Hugging Face hub id
+    # such as microsoft/trocr-base-handwritten (downloaded only when online, else read from the HF cache).
+    trocr_model: str = ""
     trocr_num_beams: int = Field(1, ge=1, le=10)
     trocr_max_new_tokens: int = Field(64, ge=1, le=512)
     trocr_batch_size: int = Field(16, ge=1)

@@ -12,7 +12,6 @@ rapidocr keeps ``use_det/use_cls/use_rec`` on the object after a call, so every 
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from collections.abc import Sequence
@@ -31,15 +30,13 @@ from engines.base import (
     EngineFailure,
     EngineUnavailable,
     TextResult,
-    Word,
     elapsed_ms,
 )
-from engines.ctc import CHAR_CLASSES, LATIN_TEXT, DecodedChar, allowed_mask, greedy_decode, ranked_alternatives
+from engines.ctc import CHAR_CLASSES, LATIN_TEXT, allowed_mask, greedy_decode, ranked_alternatives
+from engines.ctc_words import strip_spaces, words_of
 from engines.files import file_digest
 from engines.preprocess import (
-    INK_CONTRAST,
     GlyphInput,
-    border_level,
     dark_ink_on_light,
     is_blank,
     line_rows,
@@ -222,10 +219,10 @@ class PaddleOcrEngine(Engine):
     def _text_result(
         self, probs: np.ndarray, pixels_per_step: float, line: tuple[np.ndarray, tuple[int, int]] | None
     ) -> TextResult:
-        chars = _strip_spaces(greedy_decode(probs, self._characters, self._text_mask))
+        chars = strip_spaces(greedy_decode(probs, self._characters, self._text_mask))
         text = "".join(c.char for c in chars)
         confidences = tuple(min(1.0, c.confidence) for c in chars)
-        words = _words(chars, pixels_per_step, line) if line is not None else ()
+        words = words_of(chars, pixels_per_step, line) if line is not None else ()
         return TextResult(self.name, self._version, text, confidences, 0.0, words)
 
 
@@ -269,77 +266,6 @@ def _quad_to_box(quad: np.ndarray, width: int, height: int) -> Box:
     left, top = max(0, math.floor(float(xs.min()))), max(0, math.floor(float(ys.min())))
     right, bottom = min(width, math.ceil(float(xs.max()))), min(height, math.ceil(float(ys.max())))
     return left, top, right, bottom
-
-
-def _strip_spaces(chars: list[DecodedChar]) -> list[DecodedChar]:
-    start, end = 0, len(chars)
-    while start < end and chars[start].char == " ":
-        start += 1
-    while end > start and chars[end - 1].char == " ":
-        end -= 1
-    return chars[start:end]
-
-
-def _words(
-    chars: list[DecodedChar], pixels_per_step: float, line: tuple[np.ndarray, tuple[int, int]]
-) -> tuple[Word, ...]:
-    """Group decoded characters into words, each boxed by its ink, in crop coordinates.
-
-    A character's time steps sit inside its glyph and would cut a word's outer glyphs short, so a word
-    owns the columns from halfway to the previous word's steps to halfway to the next word's, and its
-    box is the ink found there (ink always lies inside the crop; the line image's margin may not).
-    """
-    image, (dx, dy) = line
-    groups: list[list[DecodedChar]] = [[]]
-    for char in chars:
-        if char.char != " ":
-            groups[-1].append(char)
-        elif groups[-1]:
-            groups.append([])
-    groups = [group for group in groups if group]
-    if not groups:
-        return ()
-    ink = image < border_level(image) - INK_CONTRAST
-    column_ink = ink.sum(axis=0)
-    cuts = [
-        0,
-        *(_gap_between(a, b, pixels_per_step, column_ink) for a, b in itertools.pairwise(groups)),
-        image.shape[1],
-    ]
-    words: list[Word] = []
-    for group, (start, stop) in zip(groups, itertools.pairwise(cuts), strict=True):
-        left = max(0, start)
-        cols = np.flatnonzero(ink[:, left:stop].any(axis=0)) + left
-        if cols.size == 0:  # no ink between the cuts: fall back to the whole line's ink, then the cut itself
-            cols = np.flatnonzero(ink.any(axis=0))
-        if cols.size == 0:
-            first = min(left, image.shape[1] - 1)
-            cols = np.arange(first, max(first + 1, min(stop, image.shape[1])))
-        rows = np.flatnonzero(ink[:, cols[0] : cols[-1] + 1].any(axis=1))
-        if rows.size == 0:
-            rows = np.arange(image.shape[0])
-        box = (dx + int(cols[0]), dy + int(rows[0]), dx + int(cols[-1]) + 1, dy + int(rows[-1]) + 1)
-        confidence = min(1.0, min(c.confidence for c in group))
-        words.append(Word("".join(c.char for c in group), confidence, box))
-    return tuple(words)
-
-
-def _gap_between(
-    before: list[DecodedChar], after: list[DecodedChar], pixels_per_step: float, column_ink: np.ndarray
-) -> int:
-    """Where to cut between two words: the emptiest column between their CTC steps (ties: nearest the middle).
-
-    A time step is several pixels wide on a large crop, so the midpoint between two words' steps can land
-    inside a glyph; the blank gap between the words lies between those steps.
-    """
-    low = max(0, int(before[-1].end * pixels_per_step))
-    high = min(len(column_ink), int(after[0].start * pixels_per_step) + 1)
-    middle = round((before[-1].end + after[0].start) / 2 * pixels_per_step)
-    if high <= low:
-        return middle
-    span = column_ink[low:high]
-    emptiest = np.flatnonzero(span == span.min()) + low
-    return int(emptiest[np.argmin(np.abs(emptiest - middle))])
 
 
 def _with_elapsed(results: list[TextResult], started: float) -> list[TextResult]:

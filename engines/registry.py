@@ -18,6 +18,7 @@ BUILTIN_ENGINES: Mapping[str, str] = {
     "paddleocr": "engines.paddleocr:PaddleOcrEngine",
     "emnist_cnn": "engines.emnist_cnn:EmnistCnnEngine",
     "trocr": "engines.trocr:TrOcrEngine",
+    "line_reader": "engines.line_reader:LineReaderEngine",
 }
 
 

@@ -1,8 +1,9 @@
 """TrOCR (a vision encoder + transformer text decoder) through Hugging Face ``transformers``.
 
-The model comes from ``OCR_TROCR_MODEL``: a local directory written by ``save_pretrained`` (our
-shipped ``models/trocr_small_synth`` by default, or a copy of ``microsoft/trocr-*``) or a hub id,
-which downloads only when the machine is online and ``HF_HUB_OFFLINE`` is not set. Whatever fails to
+The model comes from ``OCR_TROCR_MODEL``: a local directory written by ``save_pretrained`` (a copy of
+``microsoft/trocr-*``, or your own) or a hub id, which downloads only when the machine is online and
+``HF_HUB_OFFLINE`` is not set. No TrOCR model ships and the engine is not enabled by default: the small
+model trained here from rendered text could not read real lines (docs/engines.md). Whatever fails to
 load makes the engine unavailable with the reason; the other engines still vote.
 
 - Text: crops are decoded in batches (greedy, or beam search with ``OCR_TROCR_NUM_BEAMS``). Each
@@ -142,6 +143,11 @@ def spread_over_chars(pieces: Sequence[str], probabilities: Sequence[float]) -> 
 
 def resolve_model(model: str) -> str:
     """A local directory (when it exists) as an absolute path, else the hub id unchanged."""
+    if not model.strip():
+        raise EngineUnavailable(
+            "no TrOCR model configured: set OCR_TROCR_MODEL to a checkpoint folder or a hub id "
+            "(e.g. microsoft/trocr-base-handwritten)"
+        )
     path = Path(model).expanduser()
     if path.is_dir():
         return str(path.resolve())

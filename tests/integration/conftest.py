@@ -40,7 +40,7 @@ PLUGINS = {
     "slow_tesseract": "tests.integration.plugin_engines:SlowTesseract",
     "stubborn": "tests.integration.plugin_engines:StubbornTesseract",
 }
-ENGINES = ["tesseract", "easyocr", "paddleocr", "trocr", "broken", "slow_tesseract", "stubborn"]
+ENGINES = ["tesseract", "easyocr", "paddleocr", "line_reader", "trocr", "broken", "slow_tesseract", "stubborn"]
 # Short limits so a killed worker's job is redelivered within seconds (visibility timeout).
 LIMITS = {
     "OCR_TASK_SOFT_TIME_LIMIT_S": "4",
@@ -223,9 +223,25 @@ def model_workers(start_worker: Callable[..., WorkerProcess], main_worker: Worke
 
 
 @pytest.fixture(scope="session")
-def trocr_worker(start_worker: Callable[..., WorkerProcess], main_worker: WorkerProcess) -> WorkerProcess:
-    """A worker that owns the TrOCR queue, as a GPU worker would (here on CPU, the shipped model)."""
-    return start_worker("trocr", ["engine.trocr"], env={"HF_HUB_OFFLINE": "1"})
+def line_reader_worker(start_worker: Callable[..., WorkerProcess], main_worker: WorkerProcess) -> WorkerProcess:
+    """A worker that owns our line recognizer's queue, with the shipped model."""
+    return start_worker("line_reader", ["engine.line_reader"])
+
+
+@pytest.fixture(scope="session")
+def tiny_trocr_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny TrOCR checkpoint trained on a few strings (no TrOCR model ships; users bring their own)."""
+    from tests.tiny_trocr import train_tiny
+
+    return train_tiny(tmp_path_factory.mktemp("trocr") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def trocr_worker(
+    start_worker: Callable[..., WorkerProcess], main_worker: WorkerProcess, tiny_trocr_dir: Path
+) -> WorkerProcess:
+    """A worker that owns the TrOCR queue, as a GPU worker would (here on CPU, a checkpoint the user gives)."""
+    return start_worker("trocr", ["engine.trocr"], env={"HF_HUB_OFFLINE": "1", "OCR_TROCR_MODEL": str(tiny_trocr_dir)})
 
 
 @pytest.fixture(scope="session")

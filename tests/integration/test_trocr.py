@@ -1,4 +1,8 @@
-"""A line job through the real API with the shipped TrOCR model on its own worker, offline."""
+"""TrOCR through the real API on its own worker, offline, with a checkpoint the user gives.
+
+No TrOCR model ships (the one trained here from rendered text could not read real lines); the adapter
+stays for users who bring Microsoft's checkpoints. A tiny model trained on a few strings stands in.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,18 @@ import io
 
 import pytest
 
-from tests.integration.conftest import render_png, wait_job
-from tests.rendering import cer
+from tests.integration.conftest import wait_job
+from tests.tiny_trocr import rendered
 
 pytestmark = pytest.mark.integration
+
+
+def _png(text: str) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rendered(text)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _run(client, png: bytes, **form) -> dict:
@@ -20,23 +32,20 @@ def _run(client, png: bytes, **form) -> dict:
 
 
 def test_line_job_carries_trocr_hypothesis_and_char_confidences(app_client, trocr_worker) -> None:
-    text = "Deliver 250 boxes on Monday"
-    job = _run(app_client, render_png(text, size=32), mode="text", engines="trocr,tesseract")
+    job = _run(app_client, _png("OCR 42"), mode="text", engines="trocr,tesseract")
     assert job["status"] == "succeeded", job
     result = job["result"]
     assert result["failed_engines"] == []
     view = result["engines"]["trocr"]
-    assert "trocr_small_synth-v1" in result["model_versions"]["trocr"]
-    assert len(view["char_confidences"]) == len(view["text"]) > 0
+    assert "tiny" in result["model_versions"]["trocr"]
+    assert view["text"] == "OCR 42"
+    assert len(view["char_confidences"]) == len(view["text"])
     assert all(0.0 <= c <= 1.0 for c in view["char_confidences"])
-    # The shipped small model is weak (MODEL_CARD: CER 0.41 on augmented held-out fonts), but on a clean printed
-    # line it must read most of the characters, not merely answer something.
-    assert cer(view["text"], text) < 0.5, view["text"]
 
 
 def test_char_job_ranks_trocr_alternatives(app_client, trocr_worker) -> None:
-    job = _run(app_client, render_png("R", size=40), mode="char", engines="trocr")
+    job = _run(app_client, _png("A"), mode="char", engines="trocr")
     assert job["status"] == "succeeded", job
     top5 = job["result"]["engines"]["trocr"]["top5"]
     assert 1 <= len(top5) <= 5
-    assert "R" in [c["character"] for c in top5]
+    assert top5[0]["character"] == "A"

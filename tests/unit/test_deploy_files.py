@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "ocr-overview.json"
-GPU_ENGINES = {"easyocr", "trocr"}
+GPU_ENGINES = {"easyocr"}
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 EXAMPLE_ENV = DEPLOY / "compose" / "example.env"
 # What an operator puts in .env (deploy/compose/example.env): compose refuses to start without them.

@@ -1,0 +1,116 @@
+"""The line recognizer adapter with the shipped model, on real lines from ../shared/data (no fakes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engines.base import EngineUnavailable
+from engines.line_reader import LineReaderEngine
+from evaluation.manifest import load_items
+from evaluation.normalize import normalise
+from evaluation.realdata import in_final_check
+from tests.rendering import cer, render
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL_DIR = ROOT / "models" / "line_reader" / "v1"
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def engine() -> LineReaderEngine:
+    return LineReaderEngine(MODEL_DIR)
+
+
+def _real_lines(group: str, count: int) -> list[tuple[np.ndarray, str]]:
+    """Kept-apart lines of one real-fit group (never trained on), read as the worker would get them."""
+    manifest = SHARED / "real-fit" / "manifest.tsv"
+    if not manifest.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{manifest} is missing")
+        pytest.skip(f"{manifest} is missing")
+    items = [i for i in load_items(manifest) if i.groups.get("group") == group and in_final_check(i, 0.2)]
+    return [(np.asarray(Image.open(i.path).convert("RGB")), i.truth) for i in items[:count]]
+
+
+def _corpus_cer(engine: LineReaderEngine, lines: list[tuple[np.ndarray, str]]) -> float:
+    results = engine.recognize_text([image for image, _ in lines])
+    edits = sum(
+        cer(normalise(r.text), normalise(t)) * len(normalise(t)) for r, (_, t) in zip(results, lines, strict=True)
+    )
+    return edits / sum(len(normalise(t)) for _, t in lines)
+
+
+def test_reads_real_printed_lines(engine: LineReaderEngine) -> None:
+    # German Fraktur and Antiqua prints, French typescripts the model never trained on.
+    assert _corpus_cer(engine, _real_lines("printed-line", 30)) < 0.06
+
+
+def test_reads_real_handwritten_lines(engine: LineReaderEngine) -> None:
+    # French wills and notaries' registers of hands the model never saw (PP-OCR alone: about 33%).
+    assert _corpus_cer(engine, _real_lines("handwritten", 20)) < 0.33
+
+
+def test_result_shape_confidences_and_word_boxes(engine: LineReaderEngine) -> None:
+    crop = render("Deliver 250 boxes", size=32)
+    result = engine.recognize_text([crop])[0]
+    assert result.text == "Deliver 250 boxes"
+    assert result.engine == "line_reader" and result.model_version.startswith("line_reader/v1-")
+    assert len(result.char_confidences) == len(result.text)
+    assert all(0.0 <= c <= 1.0 for c in result.char_confidences)
+    assert [w.text for w in result.words] == ["Deliver", "250", "boxes"]
+    lefts = [w.box[0] for w in result.words]
+    assert lefts == sorted(lefts)
+    for word in result.words:
+        left, top, right, bottom = word.box
+        assert 0 <= left < right <= crop.shape[1] and 0 <= top < bottom <= crop.shape[0]
+
+
+def test_white_on_black_reads_the_same(engine: LineReaderEngine) -> None:
+    crop = render("Quiet harbour 1887", size=30)
+    assert engine.recognize_text([255 - crop])[0].text == engine.recognize_text([crop])[0].text
+
+
+def test_blank_crop_reads_nothing_and_batch_equals_one_by_one(engine: LineReaderEngine) -> None:
+    crops = [
+        np.full((40, 200), 255, np.uint8),
+        render("one two", size=28),
+        render("three", size=28),
+        render("four", size=28),
+    ]
+    batched = engine.recognize_text(crops)
+    single = [engine.recognize_text([crop])[0] for crop in crops]
+    assert (batched[0].text, batched[0].char_confidences) == ("", ())
+    assert [r.text for r in batched] == [r.text for r in single]
+    for a, b in zip(batched, single, strict=True):
+        assert np.allclose(a.char_confidences, b.char_confidences, atol=1e-5)
+
+
+def test_char_mode_ranks_the_62_classes(engine: LineReaderEngine) -> None:
+    results = engine.recognize_chars(
+        [render("A", size=40), render("7", size=40), np.full((30, 30), 255, np.uint8)], top_k=3
+    )
+    assert [r.top.char for r in results[:2] if r.top] == ["A", "7"]
+    assert results[2].candidates == ()
+    for result in results[:2]:
+        confidences = [c.confidence for c in result.candidates]
+        assert confidences == sorted(confidences, reverse=True)
+        assert all(len(c.char) == 1 and c.char.isascii() and c.char.isalnum() for c in result.candidates)
+
+
+def test_a_model_file_that_does_not_match_its_digest_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "v1"
+    shutil.copytree(MODEL_DIR, copy)
+    metadata = json.loads((copy / "metadata.json").read_text())
+    metadata["files"]["model.onnx"]["sha256"] = "0" * 64
+    (copy / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(EngineUnavailable, match="does not match"):
+        LineReaderEngine(copy)
+    with pytest.raises(EngineUnavailable, match="not found"):
+        LineReaderEngine(tmp_path / "missing")
