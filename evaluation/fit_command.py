@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from config.settings import ROOT, Settings
+from engines.registry import engine_paths
 from ensemble import load_presets
 from ensemble.fitted import FittedPreset, load_fitted_presets, save_fitted_preset
 from ensemble.kinds import KINDS, KindVoting, voting_for
@@ -36,8 +37,20 @@ def baselines_for(name: str, engines: list[str], settings: Settings) -> dict[str
     found: dict[str, Baseline] = {"prior": lambda _kind: prior}
     previous = load_fitted_presets(settings.presets_dir).get(name)
     if previous is not None:
-        found["previous"] = lambda kind: _previous_voting(kind, previous)
+        # The preset being replaced gives no say to engines it never had (e.g. one added since).
+        found["previous"] = lambda kind: without_unread(
+            _previous_voting(kind, previous), [e for e in engines if e not in previous.weights]
+        )
     return found
+
+
+def without_unread(voting: KindVoting, unread: list[str]) -> KindVoting:
+    """``voting`` giving no say to engines the fit had no readings of.
+
+    An engine missing from a preset's weights votes with weight 1, so an engine the fit never saw
+    (not read, or enabled later) would otherwise get a say it never earned.
+    """
+    return replace(voting, weights={**dict.fromkeys(unread, 0.0), **voting.weights})
 
 
 def _previous_voting(kind: str, preset: FittedPreset) -> KindVoting:
@@ -138,6 +151,8 @@ def calibrate_command(
         if voting is not None:
             kinds[kind] = voting if kind == "char" else replace(voting, preprocess=text_steps)
     verdict = guard(reports, list(baselines))
+    unread = sorted(set(engine_paths(settings.engine_plugins)) - set(used))
+    kinds = {kind: without_unread(voting, unread) for kind, voting in kinds.items()}
     for line in report_lines(reports, verdict):
         click.echo(line)
     top = kinds.get("line") or next(iter(kinds.values()), None)

@@ -13,8 +13,10 @@ cnn_training_fonts=(fonts-dkg-handwriting fonts-breip fonts-bwht fonts-femkeklav
   fonts-comic-neue fonts-dancingscript fonts-ecolier-court fonts-yusei-magic fonts-liberation fonts-open-sans
   fonts-cantarell fonts-linuxlibertine fonts-jura)
 [ "${1:-}" = "test" ] && packages+=("${cnn_test_fonts[@]}")
-# TrOCR training (training/trocr) also draws words from Debian's word list.
-[ "${1:-}" = "training" ] && packages+=("${cnn_test_fonts[@]}" "${cnn_training_fonts[@]}" wamerican)
+# The line recognizer (training/lines/synth.py) also renders book and historical faces; both it and TrOCR
+# training draw words from Debian's word list.
+line_training_fonts=(fonts-ebgaramond fonts-junicode fonts-liberation2)
+[ "${1:-}" = "training" ] && packages+=("${cnn_test_fonts[@]}" "${cnn_training_fonts[@]}" "${line_training_fonts[@]}" wamerican)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

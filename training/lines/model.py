@@ -74,6 +74,32 @@ def _bypass_identities(model: Any) -> None:
     graph.node.extend(kept)
 
 
+class ShapeSlice(nn.Module):
+    """``x.shape[start:end]`` as a tensor, traced by the ONNX exporter as Shape + Slice (dynamic width).
+
+    Stands in for onnx2torch's own Shape module, whose export path asks torch for the opset through a
+    private attribute that torch's exporter no longer always has.
+    """
+
+    def __init__(self, start: int, end: int | None) -> None:
+        super().__init__()
+        self.start, self.end = start, end
+
+    def forward(self, tensor: torch.Tensor) -> torch.Tensor:
+        """The sizes of ``tensor`` from ``start`` to ``end``."""
+        return torch._shape_as_tensor(tensor)[self.start : self.end]
+
+
+def _own_shape_modules(body: nn.Module) -> None:
+    from onnx2torch.node_converters.shape import OnnxShape
+
+    for name, module in list(body.named_modules()):
+        if isinstance(module, OnnxShape):
+            parent_name, _, child = name.rpartition(".")
+            parent = body.get_submodule(parent_name) if parent_name else body
+            setattr(parent, child, ShapeSlice(module._start, module._end))
+
+
 class LineRecognizer(nn.Module):
     """PP-OCR's recognition body and our CTC head; outputs logits ``(N, T, classes)``."""
 
@@ -123,6 +149,7 @@ def build_from_pretrained(charset: str, source: Path | None = None) -> LineRecog
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         body = convert(body_graph)
+    _own_shape_modules(body)
     index = {char: i for i, char in enumerate(characters)}
     weight, bias = weights[HEAD_WEIGHT], weights[HEAD_BIAS]  # (120, classes), (classes,)
     rows = [0] + [index.get(char, index.get(LOOK_ALIKES.get(char, ""), -1)) for char in charset]
