@@ -35,6 +35,20 @@ TRAIN_COMMAND = (
 )
 
 
+def _interpolation_lines(training: dict[str, Any]) -> list[str]:
+    mix = training.get("interpolation")
+    if not mix:
+        return []
+    chosen = ", ".join(f"alpha {a}: mean CER {v['mean']:.2%}" for a, v in sorted(mix["chosen_on"].items()))
+    return [
+        f"- shipped weights: {mix['what']}, alpha = {mix['alpha']}:",
+        f"  `python -m training.lines.interpolate best.pt models/line_reader/v1 --alpha {mix['alpha']}`;",
+        "  alpha chosen by `python -m training.lines.choose best.pt` on untrained fit-part lines (40 per group,",
+        f"  mean of the groups' CER): {chosen}",
+        "- the validation table below is the fine-tuned weights' (alpha = 1), before the averaging",
+    ]
+
+
 def _data_rows(training: dict[str, Any]) -> list[str]:
     rows = ["| part:group | lines | documents |", "| --- | ---: | ---: |"]
     rows += [f"| {key} | {v['lines']} | {v['documents']} |" for key, v in training["data"].items()]
@@ -112,6 +126,8 @@ def render_card(directory: Path, training: dict[str, Any], scores: dict[str, Any
         f"- settings: `{json.dumps(training['config'], ensure_ascii=False)}`",
         "- deterministic for a seed: batch k is drawn and augmented from a generator seeded by (seed, k);",
         "  `--resume` continues from the last checkpoint exactly",
+        f"- how this run went: {training.get('schedule', 'one run')}",
+        *_interpolation_lines(training),
         "",
         "## Validation (real-train documents held out, raw text, before normalisation)",
         "",
