@@ -25,9 +25,10 @@ from bench.common import append_section, machine_line
 from config.settings import Settings
 from engines.registry import load_engine_class
 from evaluation.manifest import load_items
+from training.real import DEFAULT_DATA_DIR
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = DEFAULT_DATA_DIR
 WIDTH = 800
 
 

@@ -13,9 +13,10 @@ from evaluation.normalize import normalise
 from evaluation.realdata import in_final_check
 from tests.integration.conftest import wait_job
 from tests.rendering import cer
+from training.real import DEFAULT_DATA_DIR
 
 pytestmark = pytest.mark.integration
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED = DEFAULT_DATA_DIR
 
 
 def _kept_apart(group: str, count: int) -> list[tuple[Path, str]]:

@@ -17,10 +17,11 @@ from evaluation.manifest import load_items
 from evaluation.normalize import normalise
 from evaluation.realdata import in_final_check
 from tests.rendering import cer, render
+from training.real import DEFAULT_DATA_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_DIR = ROOT / "models" / "line_reader" / "v1"
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = DEFAULT_DATA_DIR
 
 
 @pytest.fixture(scope="module")

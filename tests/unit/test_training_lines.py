@@ -15,9 +15,10 @@ from training.lines.data import LineSample, real_train_lines, split_by_document
 from training.lines.model import build_from_pretrained
 from training.lines.release import write_release
 from training.lines.train import TrainConfig, _optimizer, _read_gray, train_step
+from training.real import DEFAULT_DATA_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = DEFAULT_DATA_DIR
 
 
 @pytest.fixture(scope="module")

@@ -36,11 +36,12 @@ from training.lines.data import LineSample, licensed_fit_lines, real_train_lines
 from training.lines.model import LineRecognizer, build_from_pretrained, export_onnx
 from training.lines.score import cer_by_group, greedy_texts
 from training.lines.synth import line_fonts, render_line
+from training.real import DEFAULT_DATA_DIR
 
 log = logging.getLogger("training.lines")
 MODEL_FILE = "model.onnx"
 WIDTH_MULTIPLE = 128  # batches come in few shapes (see engines.line_input.pad_batch)
-DEFAULT_SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+DEFAULT_SHARED = DEFAULT_DATA_DIR  # OCR_SHARED_DATA, else ../shared/data
 
 
 @dataclass(frozen=True)
