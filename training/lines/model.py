@@ -90,14 +90,36 @@ class ShapeSlice(nn.Module):
         return torch._shape_as_tensor(tensor)[self.start : self.end]
 
 
-def _own_shape_modules(body: nn.Module) -> None:
+class SqueezeAxes(nn.Module):
+    """``x`` without the given size-1 axes (traced by the exporter as Squeeze); stands in for onnx2torch's,
+    whose export path has the same opset lookup as its Shape module."""
+
+    def __init__(self, axes: list[int]) -> None:
+        super().__init__()
+        self.axes = sorted(axes, reverse=True)
+
+    def forward(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Squeezed ``tensor``."""
+        for axis in self.axes:
+            tensor = tensor.squeeze(axis)
+        return tensor
+
+
+def _own_export_modules(body: nn.Module) -> None:
+    """Replace onnx2torch's Shape and Squeeze modules by ours (same results, plain torch export)."""
     from onnx2torch.node_converters.shape import OnnxShape
+    from onnx2torch.node_converters.squeeze import OnnxSqueezeStaticAxes
 
     for name, module in list(body.named_modules()):
+        replacement: nn.Module | None = None
         if isinstance(module, OnnxShape):
+            replacement = ShapeSlice(module._start, module._end)
+        elif isinstance(module, OnnxSqueezeStaticAxes) and module.axes:
+            replacement = SqueezeAxes(list(module.axes))
+        if replacement is not None:
             parent_name, _, child = name.rpartition(".")
             parent = body.get_submodule(parent_name) if parent_name else body
-            setattr(parent, child, ShapeSlice(module._start, module._end))
+            setattr(parent, child, replacement)
 
 
 class LineRecognizer(nn.Module):
@@ -149,7 +171,7 @@ def build_from_pretrained(charset: str, source: Path | None = None) -> LineRecog
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         body = convert(body_graph)
-    _own_shape_modules(body)
+    _own_export_modules(body)
     index = {char: i for i, char in enumerate(characters)}
     weight, bias = weights[HEAD_WEIGHT], weights[HEAD_BIAS]  # (120, classes), (classes,)
     rows = [0] + [index.get(char, index.get(LOOK_ALIKES.get(char, ""), -1)) for char in charset]
