@@ -37,7 +37,7 @@ from engines.base import (
     Word,
     elapsed_ms,
 )
-from engines.files import file_digest
+from engines.files import checked_digest, cpu_session
 from engines.glyph import GLYPH_SIZE, normalize_glyph, normalize_ink
 from engines.preprocess import to_gray
 from engines.segment import Line, Segment, segment_line, split_candidates
@@ -87,10 +87,7 @@ def load_model_files(model_dir: Path, pinned_sha256: str = "") -> ModelFiles:
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise EngineUnavailable(f"{metadata_path} is not a model metadata file ({exc!r})") from exc
-    actual = file_digest(onnx_path)
-    for wanted, source in ((expected, str(metadata_path)), (pinned_sha256, "OCR_EMNIST_MODEL_SHA256")):
-        if wanted and actual != wanted:
-            raise EngineUnavailable(f"{onnx_path} sha256 {actual} does not match {wanted} from {source}")
+    checked_digest(onnx_path, ((expected, str(metadata_path)), (pinned_sha256, "OCR_EMNIST_MODEL_SHA256")))
     return files
 
 
@@ -101,20 +98,9 @@ class EmnistCnnEngine(Engine):
 
     def __init__(self, model_dir: Path, threads: int = 1, pinned_sha256: str = "") -> None:
         files = load_model_files(model_dir, pinned_sha256)
-        try:
-            import onnxruntime
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise EngineUnavailable(f"onnxruntime is not installed ({exc}); pip install onnxruntime") from exc
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-        try:
-            self._session: Any = onnxruntime.InferenceSession(
-                str(files.onnx_path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors on bad files
-            raise EngineUnavailable(f"onnxruntime cannot load {files.onnx_path}: {exc}") from exc
+        self._session: Any = cpu_session(files.onnx_path, threads)
+        import onnxruntime  # importable: the session above was made with it
+
         self._files = files
         self._classes = files.classes
         self._version = f"emnist_cnn-{files.version}-{files.sha256[:12]}/onnxruntime-{onnxruntime.__version__}"

@@ -29,7 +29,7 @@ from engines.base import (
 )
 from engines.ctc import CHAR_CLASSES, allowed_mask, greedy_decode, ranked_alternatives
 from engines.ctc_words import strip_spaces, words_of
-from engines.files import file_digest
+from engines.files import checked_digest, cpu_session
 from engines.line_input import HEIGHT, STRIDE, pad_batch, prepare_line
 from engines.preprocess import crop_to_ink, dark_ink_on_light, is_blank, to_gray
 
@@ -42,8 +42,8 @@ BATCH = 8
 GLYPH_MARGIN = 0.5
 
 
-def load_checked(model_dir: Path, pinned_sha256: str = "") -> tuple[Path, dict[str, Any]]:
-    """The ONNX path and ``metadata.json`` of a model folder, after checking the file's sha256."""
+def load_checked(model_dir: Path, pinned_sha256: str = "") -> tuple[Path, dict[str, Any], str]:
+    """The ONNX path, ``metadata.json`` and the file's sha256 of a model folder, once the digest checks out."""
     onnx_path, metadata_path = model_dir / MODEL_FILE, model_dir / METADATA_FILE
     for path in (onnx_path, metadata_path):
         if not path.is_file():
@@ -53,11 +53,8 @@ def load_checked(model_dir: Path, pinned_sha256: str = "") -> tuple[Path, dict[s
         expected = str(metadata["files"][MODEL_FILE]["sha256"])
     except (ValueError, KeyError, TypeError) as exc:
         raise EngineUnavailable(f"{metadata_path} is not a line model metadata file ({exc!r})") from exc
-    actual = file_digest(onnx_path)
-    for wanted, source in ((expected, str(metadata_path)), (pinned_sha256, "OCR_LINE_READER_MODEL_SHA256")):
-        if wanted and actual != wanted:
-            raise EngineUnavailable(f"{onnx_path} sha256 {actual} does not match {wanted} from {source}")
-    return onnx_path, metadata
+    stated = ((expected, str(metadata_path)), (pinned_sha256, "OCR_LINE_READER_MODEL_SHA256"))
+    return onnx_path, metadata, checked_digest(onnx_path, stated)
 
 
 class LineReaderEngine(Engine):
@@ -66,24 +63,16 @@ class LineReaderEngine(Engine):
     name = "line_reader"
 
     def __init__(self, model_dir: Path, threads: int = 1, pinned_sha256: str = "") -> None:
-        onnx_path, metadata = load_checked(model_dir, pinned_sha256)
-        try:
-            import onnxruntime
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise EngineUnavailable(f"onnxruntime is not installed ({exc}); pip install onnxruntime") from exc
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        try:
-            self._session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-            meta = self._session.get_modelmeta().custom_metadata_map
-            self._characters = ["<blank>", *meta["character"]]
-        except Exception as exc:
-            raise EngineUnavailable(f"{onnx_path} could not be loaded: {type(exc).__name__}: {exc}") from exc
+        onnx_path, metadata, digest = load_checked(model_dir, pinned_sha256)
+        self._session = cpu_session(onnx_path, threads)
+        meta = self._session.get_modelmeta().custom_metadata_map
+        if "character" not in meta:
+            raise EngineUnavailable(f"{onnx_path} carries no 'character' list in its metadata")
+        self._characters = ["<blank>", *meta["character"]]
         self._input = self._session.get_inputs()[0].name
         self._char_mask = allowed_mask(self._characters, CHAR_CLASSES)
         self._text_mask = allowed_mask(self._characters, None)
-        self._version = f"line_reader/{metadata.get('version', model_dir.name)}-{file_digest(onnx_path)[:12]}"
+        self._version = f"line_reader/{metadata.get('version', model_dir.name)}-{digest[:12]}"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LineReaderEngine:

@@ -145,7 +145,7 @@ def fit(
             "seconds": round(time.perf_counter() - started, 1),
         }
         history.append(row)
-        _append_csv(log_path, row)
+        append_csv(log_path, row)
         log.info("epoch %s: %s", epoch, row)
         if val_loss < best_loss * (1.0 - MIN_IMPROVEMENT):
             best_loss, best_epoch, stale = val_loss, epoch, 0
@@ -158,7 +158,8 @@ def fit(
     return {"history": history, "best_epoch": best_epoch, "best_val_loss": round(best_loss, 5)}
 
 
-def _append_csv(path: Path, row: dict[str, Any]) -> None:
+def append_csv(path: Path, row: dict[str, Any]) -> None:
+    """Append ``row`` to a CSV log, writing the header first when the file is new."""
     new = not path.exists()
     with path.open("a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(row))

@@ -12,7 +12,6 @@ by validation CER (documents never trained on) is what is exported.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import math
@@ -29,17 +28,18 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engines.line_input import HEIGHT, input_width, pad_batch, prepare_line
+from engines.line_input import input_width, pad_batch, prepare_line
 from training.lines.augment import augment_line
 from training.lines.charset import LINE_CHARSET
 from training.lines.data import LineSample, licensed_fit_lines, real_train_lines, split_by_document
-from training.lines.model import LineRecognizer, build_from_pretrained, export_onnx
+from training.lines.model import LineRecognizer, build_from_pretrained
+from training.lines.release import write_release
 from training.lines.score import cer_by_group, greedy_texts
 from training.lines.synth import line_fonts, render_line
 from training.real import DEFAULT_DATA_DIR
+from training.train import append_csv
 
 log = logging.getLogger("training.lines")
-MODEL_FILE = "model.onnx"
 WIDTH_MULTIPLE = 128  # batches come in few shapes (see engines.line_input.pad_batch)
 DEFAULT_SHARED = DEFAULT_DATA_DIR  # OCR_SHARED_DATA, else ../shared/data
 
@@ -191,13 +191,12 @@ def _save(path: Path, payload: dict[str, Any]) -> None:
     partial.replace(path)
 
 
-def _append(path: Path, row: dict[str, Any]) -> None:
-    new = not path.exists()
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(row))
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+def _save_resumable(
+    path: Path, model: LineRecognizer, optimizer: torch.optim.Optimizer, step: int, best: dict[str, Any], seconds: float
+) -> None:
+    """Everything ``--resume`` needs to go on from ``step``."""
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best}
+    _save(path, {**state, "seconds": seconds})
 
 
 def resolve_device(name: str) -> str:
@@ -239,7 +238,7 @@ def run(config: TrainConfig) -> dict[str, Any]:
         best = {"cer": baseline["all"]["cer"], "step": 0, "scores": baseline}
         _save(best_path, {"model": model.state_dict(), "step": 0})
         log.info("before training: validation CER %.4f", baseline["all"]["cer"])
-        _append(
+        append_csv(
             config.work_dir / "history.csv", {"step": 0, "loss": "", "val_cer": baseline["all"]["cer"], "seconds": 0}
         )
     started = time.monotonic() - spent
@@ -257,7 +256,7 @@ def run(config: TrainConfig) -> dict[str, Any]:
             if scores["all"]["cer"] < best["cer"]:
                 best = {"cer": scores["all"]["cer"], "step": step, "scores": scores}
                 _save(best_path, {"model": model.state_dict(), "step": step})
-            _append(
+            append_csv(
                 config.work_dir / "history.csv",
                 {
                     "step": step,
@@ -275,32 +274,14 @@ def run(config: TrainConfig) -> dict[str, Any]:
                 best["step"],
             )
         if step % config.checkpoint_every == 0:
-            _save(
-                checkpoint,
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "step": step,
-                    "best": best,
-                    "seconds": time.monotonic() - started,
-                },
-            )
+            _save_resumable(checkpoint, model, optimizer, step, best, time.monotonic() - started)
             log.info(
                 "step %d loss %.3f (%.0f s)",
                 step,
                 np.mean(losses[-config.checkpoint_every :]),
                 time.monotonic() - started,
             )
-    _save(
-        checkpoint,
-        {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "step": step,
-            "best": best,
-            "seconds": time.monotonic() - started,
-        },
-    )
+    _save_resumable(checkpoint, model, optimizer, step, best, time.monotonic() - started)
     model.load_state_dict(torch.load(best_path, map_location=device, weights_only=False)["model"])
     record = {
         "config": {
@@ -317,11 +298,7 @@ def run(config: TrainConfig) -> dict[str, Any]:
         "device": device if device == "cpu" else torch.cuda.get_device_name(),
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
     }
-    export_onnx(
-        model.cpu().eval(),
-        config.out_dir / MODEL_FILE,
-        {"character": LINE_CHARSET, "height": str(HEIGHT), "version": config.version},
-    )
+    write_release(model, config.out_dir, config.version)
     (config.out_dir / "training.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     return record
 
