@@ -30,7 +30,7 @@ from engines.base import (
 from engines.ctc import CHAR_CLASSES, allowed_mask, greedy_decode, ranked_alternatives
 from engines.ctc_words import strip_spaces, words_of
 from engines.files import checked_digest, cpu_session
-from engines.line_input import HEIGHT, STRIDE, pad_batch, prepare_line
+from engines.line_input import STRIDE, input_width, pad_batch, prepare_line
 from engines.preprocess import crop_to_ink, dark_ink_on_light, is_blank, to_gray
 
 if TYPE_CHECKING:
@@ -96,7 +96,8 @@ class LineReaderEngine(Engine):
             assert gray is not None
             chars = strip_spaces(greedy_decode(line_probs, self._characters, self._text_mask))
             text = "".join(c.char for c in chars)
-            pixels_per_step = gray.shape[0] / HEIGHT * STRIDE
+            # Horizontal scale of the model input (a line over MAX_WIDTH is squeezed, not only shrunk).
+            pixels_per_step = gray.shape[1] / input_width(*gray.shape[:2]) * STRIDE
             words = words_of(chars, pixels_per_step, (gray, (0, 0)))
             confidences = tuple(min(1.0, c.confidence) for c in chars)
             results[index] = TextResult(self.name, self._version, text, confidences, 0.0, words)
@@ -118,7 +119,7 @@ class LineReaderEngine(Engine):
         return [CharResult(r.engine, r.model_version, r.candidates, elapsed) for r in results]
 
     def _probabilities(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """CTC probabilities per image, each cut to its own time steps.
+        """CTC probabilities per image (time steps x classes).
 
         Padding changes what the model reads near a line's end, so only lines of the same scaled width
         share a batch: a line reads the same whatever else was sent with it.

@@ -115,3 +115,13 @@ def test_a_model_file_that_does_not_match_its_digest_is_refused(tmp_path: Path) 
         LineReaderEngine(copy)
     with pytest.raises(EngineUnavailable, match="not found"):
         LineReaderEngine(tmp_path / "missing")
+
+
+def test_word_boxes_follow_a_line_squeezed_to_the_widest_input(engine: LineReaderEngine) -> None:
+    crop = render(" ".join(["harbour"] * 40), size=20, pad=2)
+    assert crop.shape[1] > 50 * crop.shape[0]  # wider than MAX_WIDTH once scaled: squeezed
+    words = engine.recognize_text([crop])[0].words
+    assert len(words) == 40
+    # Forty copies of one word: every box about as wide as the others (a wrong scale piles them up).
+    widths = np.array([w.box[2] - w.box[0] for w in words])
+    assert (widths > 0.6 * np.median(widths)).all() and (widths < 1.4 * np.median(widths)).all(), widths
