@@ -7,11 +7,14 @@ Each page item (kind ``page``) of ``real-fit/manifest.tsv`` and ``real-fit-en/ma
 normalise`-d, jiwer CER). Variants:
 
 * ``default``: the page job path. :func:`evaluation.readings.page_crops` with PP-OCR (the layout engine)
-  and ``upright=True`` (page turned upright and deskewed, lines detected, grouped into blocks in reading
-  order by :func:`engines.layout.reading_blocks`, padded); every crop goes through the preprocessing steps
+  and ``upright=True`` (page turned upright and deskewed, lines detected, ordered as ``OCR_LAYOUT_ORDER``
+  says: by default region by region in the order of Tesseract's page layout analysis,
+  :func:`engines.layout.region_blocks`; padded); every crop goes through the preprocessing steps
   the default preset gives PP-OCR for page jobs (``page`` falls back to the ``line`` kind) and is read
   by PP-OCR, the only engine with a weight there; empty lines are left out, as the result's page text does.
 * ``default_no_upright``: the same with ``upright=False``.
+* ``xycut_order``: the page job path with the lines ordered by our XY-cut alone
+  (:func:`engines.layout.reading_blocks`; ``OCR_LAYOUT_ORDER=xycut``, the order before Tesseract's regions).
 * ``naive_order``: PP-OCR's line boxes on the upright page sorted by (top, left), padded with
   :func:`workers.store.pad_box`, read by PP-OCR (same steps).
 * ``tesseract_layout``: Tesseract's ``detect_lines`` (psm 3 blocks -> lines, in the order Tesseract returns
@@ -22,6 +25,12 @@ normalise`-d, jiwer CER). Variants:
 
 Times are wall seconds per page and variant in this process (image decoding excluded; the upright step,
 detection and recognition included).
+
+Besides the ordered CER, every text gets an order-free score, the bag-of-words error
+(:func:`bag_of_words_error`: words of both sides :func:`~evaluation.normalize.normalise`-d and split at
+white space, compared as multisets; max(missing, extra) over the truth's word count), so that
+recognition and order are measured apart: a page whose CER is far above its bag-of-words error lost
+mostly to the order.
 
 Diagnostic, not a variant: ``default, GT order`` is the default's own lines re-sorted into the ground
 truth's order (:func:`in_truth_order`: each read line moved to the truth line it resembles most, if it
@@ -44,6 +53,7 @@ import hashlib
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,10 +83,11 @@ from workers.store import decode_png, pad_box
 SETS = ("real-fit", "real-fit-en")
 FINAL_SHARE = 0.2  # evaluation.realdata's default --final-share
 SAMPLES = 1000
-VARIANTS = ("default", "default_no_upright", "naive_order", "tesseract_layout", "tesseract_page")
+VARIANTS = ("default", "default_no_upright", "xycut_order", "naive_order", "tesseract_layout", "tesseract_page")
 LABELS = {
     "default": "default",
     "default_no_upright": "default, no upright",
+    "xycut_order": "XY-cut order",
     "naive_order": "naive order",
     "tesseract_layout": "tesseract layout + PP-OCR",
     "tesseract_page": "tesseract page",
@@ -85,6 +96,7 @@ BASELINE = "tesseract_page"
 # The code a page job's layout runs through: digests in the JSON, since the tree may change between runs.
 SOURCES = (
     "engines/layout.py",
+    "engines/page_regions.py",
     "engines/orientation.py",
     "workers/page_layout.py",
     "evaluation/readings.py",
@@ -174,6 +186,11 @@ def variant_no_upright(readers: Readers, pixels: np.ndarray, item: Item) -> tupl
     return variant_default(readers, pixels, item, upright=False)
 
 
+def variant_xycut(readers: Readers, pixels: np.ndarray, item: Item) -> tuple[str, int]:
+    """The page job path with the lines in our XY-cut's order (no page regions)."""
+    return read_crops(readers, page_crops(pixels, readers.paddle, upright=True, regions=None), item)
+
+
 def variant_naive(readers: Readers, pixels: np.ndarray, item: Item) -> tuple[str, int]:
     """PP-OCR boxes sorted by (top, left), the order that interleaves columns."""
     page, _ = upright_page(pixels)
@@ -200,6 +217,7 @@ def variant_tesseract_page(readers: Readers, pixels: np.ndarray, item: Item) -> 
 RUNNERS: dict[str, Callable[[Readers, np.ndarray, Item], tuple[str, int]]] = {
     "default": variant_default,
     "default_no_upright": variant_no_upright,
+    "xycut_order": variant_xycut,
     "naive_order": variant_naive,
     "tesseract_layout": variant_tesseract_layout,
     "tesseract_page": variant_tesseract_page,
@@ -254,6 +272,19 @@ def in_truth_order(text: str, truth: str) -> str:
     return "\n".join(lines[position] for _, position in sorted(places))
 
 
+def bag_of_words_error(truth: str, text: str) -> float:
+    """Order-free word error: both sides normalised and split at white space, compared as multisets;
+    max(truth words not read, read words not in the truth) over the number of truth words."""
+    want, got = Counter(normalise(truth).split()), Counter(normalise(text).split())
+    missing, extra = sum((want - got).values()), sum((got - want).values())
+    return max(missing, extra) / max(1, sum(want.values()))
+
+
+def page_bow(item: Item, text: str) -> float:
+    """:func:`bag_of_words_error` of one page against its ground truth."""
+    return bag_of_words_error(item.truth, text)
+
+
 def page_cer(item: Item, text: str) -> float:
     """CER of one page exactly as ``ocr eval`` scores it."""
     return float(score([Reading(item)], [Answer(text, 0.0)])["cer"])
@@ -273,6 +304,7 @@ def summary(results: Sequence[PageResult], variants: Sequence[str]) -> dict[str,
     """Per variant: mean page CER and corpus CER with intervals, mean seconds; paired with the baseline."""
     readings = [Reading(r.item) for r in results]
     cers = {v: np.array([page_cer(r.item, r.texts[v]) for r in results]) for v in variants}
+    bows = {v: np.array([page_bow(r.item, r.texts[v]) for r in results]) for v in variants}
     out: dict[str, Any] = {"pages": len(results)}
     for v in variants:
         answers = [Answer(r.texts[v], 0.0) for r in results]
@@ -281,6 +313,8 @@ def summary(results: Sequence[PageResult], variants: Sequence[str]) -> dict[str,
         entry = {
             "mean_cer": float(cers[v].mean()),
             "mean_cer_ci": mean_ci(cers[v]),
+            "mean_bow": float(bows[v].mean()),
+            "mean_bow_ci": mean_ci(bows[v]),
             "corpus_cer": corpus,
             "corpus_cer_ci": (1.0 - high, 1.0 - low),
             "mean_seconds": float(np.mean([r.seconds[v] for r in results])),
@@ -323,7 +357,8 @@ def tables(results: Sequence[PageResult], variants: Sequence[str]) -> tuple[list
         variants = [*variants, ORACLE]
     sums = {name: summary(chosen, variants) for name, chosen in subsets(results).items()}
     lines = [
-        "Mean page CER [95% bootstrap CI, pages resampled]; corpus CER (as `ocr eval`) below it; mean s/page.",
+        "Mean page CER [95% bootstrap CI, pages resampled]; corpus CER (as `ocr eval`) below it; mean "
+        "bag-of-words error (order-free) [95% CI]; mean s/page.",
         "",
         "| pages | n | " + " | ".join(LABELS[v] for v in variants) + " |",
         "| --- | ---: |" + " ---: |" * len(variants),
@@ -332,6 +367,8 @@ def tables(results: Sequence[PageResult], variants: Sequence[str]) -> tuple[list
         cells = [f"{pct(s[v]['mean_cer'])} {ci(s[v]['mean_cer_ci'])}" for v in variants]
         lines.append(f"| {name} | {s['pages']} | " + " | ".join(cells) + " |")
         cells = [f"corpus {pct(s[v]['corpus_cer'])} {ci(s[v]['corpus_cer_ci'])}" for v in variants]
+        lines.append("| | | " + " | ".join(cells) + " |")
+        cells = [f"BoW {pct(s[v]['mean_bow'])} {ci(s[v]['mean_bow_ci'])}" for v in variants]
         lines.append("| | | " + " | ".join(cells) + " |")
         seconds = ["-" if v == ORACLE else f"{s[v]['mean_seconds']:.1f} s" for v in variants]
         lines.append("| | | " + " | ".join(seconds) + " |")
@@ -354,14 +391,16 @@ def tables(results: Sequence[PageResult], variants: Sequence[str]) -> tuple[list
             lines.append(f"| {name} | {s['pages']} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "Per page: CER (seconds).",
+        "Per page: CER / bag-of-words error (seconds).",
         "",
         "| page | group | split | upright (turn, skew) | GT lines | " + " | ".join(LABELS[v] for v in variants) + " |",
         "| --- | --- | --- | --- | ---: |" + " ---: |" * len(variants),
     ]
     for r in results:
         cells = [
-            pct(page_cer(r.item, r.texts[v])) + ("" if v == ORACLE else f" ({r.seconds[v]:.1f})") for v in variants
+            f"{pct(page_cer(r.item, r.texts[v]))} / {pct(page_bow(r.item, r.texts[v]))}"
+            + ("" if v == ORACLE else f" ({r.seconds[v]:.1f})")
+            for v in variants
         ]
         gt_lines = r.item.truth.count("\n") + 1
         turned = f"{r.transform['rotation']}, {r.transform['skew']:+.1f}" if r.transform else "none"
@@ -400,6 +439,7 @@ def to_json(results: Sequence[PageResult], readers: Readers, variants: Sequence[
                 "upright": r.transform,
                 "truth": r.item.truth,
                 "cer": {v: page_cer(r.item, r.texts[v]) for v in variants},
+                "bag_of_words_error": {v: page_bow(r.item, r.texts[v]) for v in variants},
                 "seconds": {v: r.seconds[v] for v in variants},
                 "lines_read": {v: r.lines.get(v, r.lines.get("default")) for v in variants},
                 "texts": {v: r.texts[v] for v in variants},

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     torch_device: Literal["auto", "cpu", "cuda"] = "auto"
     # Line detection for page mode: the first of these that is enabled finds the lines.
     layout_engines: Annotated[list[str], NoDecode] = ["paddleocr", "tesseract", "easyocr"]
+    # Reading order of a page's lines: "tesseract" reads them region by region in the order of Tesseract's
+    # own page layout analysis (columns, headings, captions; lines it has no region for keep their XY-cut
+    # place); "xycut" orders the detected lines by our recursive XY-cut alone (engines/layout.py).
+    layout_order: Literal["tesseract", "xycut"] = "tesseract"
 
     # Ensemble
     default_method: VotingMethod = "weighted"

@@ -7,11 +7,18 @@ read to its end before the next begins; a region of one band whose lines chain a
 whose lines are not aligned) is split at its gutter. A header, footer or caption band on one side of the
 gutter only joins the region next to it when it is close to it or lies between two of its bands: a page
 footer set under the left column stays after the right column instead of ending the left one.
+
+:func:`region_blocks` orders the same lines by regions a page layout analysis found (Tesseract's blocks, in
+its reading order): each line goes to the region that holds most of it, regions are read in their order,
+the lines of one region by the XY-cut. Lines no region holds keep their place after the line the XY-cut
+reads before them, so a page where the analysis finds nothing is read exactly as the XY-cut reads it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
 from statistics import median
 from typing import Any
 
@@ -19,6 +26,19 @@ from engines.base import Box
 
 # A band further than this many line heights from a region is not part of it unless it has columns too.
 NEAR_LINES = 1.5
+# A line belongs to the region holding at least this share of its box; else it keeps its XY-cut place.
+REGION_SHARE = 0.5
+# A region at most this many line heights tall above (below) all others is a running head (footer).
+HEAD_LINES = 2.5
+
+
+@dataclass(frozen=True)
+class Region:
+    """A region of the page found by a layout analysis, ``box`` as (left, top, right, bottom); ``kind`` is
+    the analysis's own name for it (``flowing``, ``heading``, ``caption``, ...), kept for diagnostics."""
+
+    box: Box
+    kind: str = "text"
 
 
 def reading_order(boxes: Sequence[Box]) -> list[int]:
@@ -35,7 +55,11 @@ def reading_blocks(boxes: Sequence[Box]) -> list[list[int]]:
     A new block starts where the next line in reading order goes back up the page (the next column),
     leaves a gap taller than a line, or does not share at least half its width with the block so far.
     """
-    order = reading_order(boxes)
+    return _blocks_along(reading_order(boxes), boxes)
+
+
+def _blocks_along(order: Sequence[int], boxes: Sequence[Box], starts: frozenset[int] = frozenset()) -> list[list[int]]:
+    """``order`` cut into blocks by :func:`reading_blocks`' rule; a line in ``starts`` always opens one."""
     if not order:
         return []
     line_height = max(1.0, median(b[3] - b[1] for b in boxes))
@@ -46,13 +70,135 @@ def reading_blocks(boxes: Sequence[Box]) -> list[list[int]]:
         gap = box[1] - previous[3]
         shared = min(right, box[2]) - max(left, box[0])
         narrower = min(right - left, box[2] - box[0])
-        if box[3] <= previous[1] or gap > line_height or shared < 0.5 * max(1, narrower):
+        if index in starts or box[3] <= previous[1] or gap > line_height or shared < 0.5 * max(1, narrower):
             blocks.append([index])
             left, right = box[0], box[2]
         else:
             blocks[-1].append(index)
             left, right = min(left, box[0]), max(right, box[2])
     return blocks
+
+
+def region_blocks(boxes: Sequence[Box], regions: Sequence[Region]) -> list[list[int]]:
+    """Indices of ``boxes`` in reading order, grouped into blocks, following ``regions`` (in reading order).
+
+    Each region's lines are read by the XY-cut and cut into blocks as :func:`reading_blocks` cuts them; a
+    region always starts a new block. A line no region holds (:data:`REGION_SHARE`) follows the line the
+    XY-cut of the whole page reads before it. Without regions this is :func:`reading_blocks`.
+    """
+    if not regions:
+        return reading_blocks(boxes)
+    line_height = max(1.0, median(b[3] - b[1] for b in boxes)) if boxes else 1.0
+    regions = heads_first(regions, HEAD_LINES * line_height)
+    owner = [_owner(box, regions) for box in boxes]
+    members: list[list[int]] = [[] for _ in regions]
+    for index, region in enumerate(owner):
+        if region is not None:
+            members[region].append(index)
+    order: list[int] = []
+    starts: set[int] = set()
+    followers = _followers(reading_order(boxes), owner)
+    order += followers.get(None, [])
+    for group in members:
+        if not group:
+            continue
+        inside = [group[i] for i in reading_order([boxes[i] for i in group])]
+        starts.add(inside[0])
+        for index in inside:
+            order.append(index)
+            order += followers.get(index, [])
+    return _blocks_along(order, boxes, frozenset(starts))
+
+
+def heads_first(regions: Sequence[Region], max_height: float) -> list[Region]:
+    """``regions`` with the short ones (at most ``max_height`` tall) that lie above every other region
+    (running heads, page numbers) first, left to right, and those below every other region (page
+    footers) last.
+
+    Tesseract orders a running head set over the right column after the whole left column; a reader
+    takes the top of the page first. Tall regions keep their place: a column that starts or ends beyond
+    the other column's text is still read in its turn.
+    """
+    rest = list(regions)
+    heads: list[Region] = []
+    while len(rest) > 1:
+        row = _edge_row(rest, top=True)
+        others = [r for r in rest if r not in row]
+        if not others or any(r.box[3] - r.box[1] > max_height for r in row):
+            break
+        if max(r.box[3] for r in row) > min(r.box[1] for r in others) + 0.25 * max_height:
+            break
+        heads += sorted(row, key=lambda r: r.box[0])
+        rest = others
+    feet: list[Region] = []
+    while len(rest) > 1:
+        row = _edge_row(rest, top=False)
+        others = [r for r in rest if r not in row]
+        if not others or any(r.box[3] - r.box[1] > max_height for r in row):
+            break
+        if min(r.box[1] for r in row) < max(r.box[3] for r in others) - 0.25 * max_height:
+            break
+        feet = sorted(row, key=lambda r: r.box[0]) + feet
+        rest = others
+    return heads + rest + feet
+
+
+def _edge_row(regions: Sequence[Region], top: bool) -> list[Region]:
+    """The topmost (``top``) or bottommost region and every region overlapping it vertically."""
+    edge = min(regions, key=lambda r: r.box[1]) if top else max(regions, key=lambda r: r.box[3])
+    return [r for r in regions if _span(r.box, edge.box, 1) > 0]
+
+
+def _owner(box: Box, regions: Sequence[Region]) -> int | None:
+    """The region holding the largest share of ``box``, if that share is at least :data:`REGION_SHARE`."""
+    area = max(1, (box[2] - box[0]) * (box[3] - box[1]))
+    best, best_share = None, 0.0
+    for number, region in enumerate(regions):
+        share = _overlap(box, region.box) / area
+        if share > best_share:
+            best, best_share = number, share
+    return best if best_share >= REGION_SHARE else None
+
+
+def _followers(order: Sequence[int], owner: Sequence[int | None]) -> dict[int | None, list[int]]:
+    """For each line a region holds, the lines no region holds that the XY-cut reads right after it
+    (under ``None``: those it reads before any held line)."""
+    followers: dict[int | None, list[int]] = {}
+    anchor: int | None = None
+    for index in order:
+        if owner[index] is None:
+            followers.setdefault(anchor, []).append(index)
+        else:
+            anchor = index
+    return followers
+
+
+def split_at_gutters(boxes: Sequence[Box], regions: Sequence[Region]) -> list[Box]:
+    """``boxes`` with every line that runs across side-by-side regions cut at the gutters between them.
+
+    A line detector can join two columns' lines into one box where the gutter is narrow; each part then
+    belongs to its own column. A region counts when it overlaps at least half the line's height and a
+    stretch of the line at least two line heights long.
+    """
+    out: list[Box] = []
+    for box in boxes:
+        height = box[3] - box[1]
+        crossed = sorted(
+            (r.box for r in regions if _span(box, r.box, 1) >= 0.5 * height and _span(box, r.box, 0) >= 2 * height),
+            key=lambda r: r[0],
+        )
+        cuts = [(a[2] + b[0]) // 2 for a, b in pairwise(crossed) if a[2] <= b[0] + height]
+        edges = [box[0], *[c for c in cuts if box[0] < c < box[2]], box[2]]
+        out += [(left, box[1], right, box[3]) for left, right in pairwise(edges)]
+    return out
+
+
+def _span(a: Box, b: Box, axis: int) -> int:
+    return max(0, min(a[axis + 2], b[axis + 2]) - max(a[axis], b[axis]))
+
+
+def _overlap(a: Box, b: Box) -> int:
+    return _span(a, b, 0) * _span(a, b, 1)
 
 
 def block_box(boxes: Sequence[Sequence[int]], members: Sequence[int]) -> list[int]:

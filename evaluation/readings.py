@@ -11,13 +11,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import requests
 
 from app.images import validate_image
 from engines.base import CharCandidate, CharResult, Engine, EngineError, TextResult
+from engines.page_regions import TesseractRegions
 from engines.steps import apply_steps
 from evaluation.manifest import Item
 from workers.page_layout import find_lines, upright_page
@@ -155,12 +156,18 @@ def _add_lines(reading: Reading, name: str, results: list[Any]) -> None:
         line[name] = result
 
 
-def page_crops(pixels: np.ndarray, layout: Engine, upright: bool = True) -> list[np.ndarray]:
+def page_crops(
+    pixels: np.ndarray,
+    layout: Engine,
+    upright: bool = True,
+    regions: TesseractRegions | Literal["settings"] | None = "settings",
+) -> list[np.ndarray]:
     """Line crops in reading order, found exactly as a page job's layout step finds them (the page turned
-    upright and straightened first, lines grouped into blocks, boxes padded)."""
+    upright and straightened first, lines grouped into blocks, boxes padded). ``regions`` as
+    :func:`workers.page_layout.find_lines` takes it (default: the settings' reading order)."""
     if upright:
         pixels, _ = upright_page(pixels)
-    boxes = find_lines(pixels, layout)["boxes"]
+    boxes = find_lines(pixels, layout, regions)["boxes"]
     return [pixels[top:bottom, left:right] for left, top, right, bottom in boxes]
 
 

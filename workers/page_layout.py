@@ -1,5 +1,9 @@
 """A page job's layout step: turn the page upright, find its lines, group them into blocks in reading order.
 
+The reading order follows the regions of Tesseract's page layout analysis when ``OCR_LAYOUT_ORDER`` is
+``tesseract`` (the default: :mod:`engines.page_regions`, :func:`engines.layout.region_blocks`), else our
+XY-cut alone; the lines themselves always come from the layout engine.
+
 The layout record (stored on the job) holds the line boxes in the coordinates of the image the engines
 read, which is the upright page when the upload was turned or skewed. ``transform`` records what was
 done, so that :func:`to_original_coordinates` puts every box of the result back on the uploaded image.
@@ -11,16 +15,18 @@ import io
 import logging
 from dataclasses import asdict
 from hashlib import sha256
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from celery.exceptions import SoftTimeLimitExceeded
 from PIL import Image
 
-from engines.base import Engine, EngineError
-from engines.layout import block_records, reading_blocks
+from config.settings import get_settings
+from engines.base import Engine, EngineError, EngineUnavailable
+from engines.layout import Region, block_records, reading_blocks, region_blocks, split_at_gutters
 from engines.orientation import PageTransform, upright
+from engines.page_regions import TesseractRegions
 from workers.store import pad_box
 
 log = logging.getLogger(__name__)
@@ -47,9 +53,49 @@ def encode_png(image: npt.NDArray[np.uint8]) -> tuple[str, bytes]:
     return sha256(png).hexdigest(), png
 
 
-def find_lines(image: npt.NDArray[np.uint8], layout_engine: Engine) -> dict[str, Any]:
+_regions: TesseractRegions | None = None
+
+
+def page_regions() -> TesseractRegions | None:
+    """This process's region finder when the settings order pages by Tesseract's layout (None: XY-cut).
+
+    Built on first use, so in the worker process after the fork (its Tesseract handle is native state)."""
+    global _regions
+    settings = get_settings()
+    if settings.layout_order != "tesseract":
+        return None
+    if _regions is None:
+        try:
+            _regions = TesseractRegions(settings.tessdata_path, settings.tesseract_lang)
+        except EngineUnavailable as exc:
+            log.warning("no page regions (%s); ordering lines by the XY-cut", exc)
+            return None
+    return _regions
+
+
+def find_regions(image: npt.NDArray[np.uint8], finder: TesseractRegions | None) -> list[Region]:
+    """The page's regions in reading order, or none (the XY-cut decides) when there is no finder or it fails.
+
+    The regions only order lines, so a failure costs the page its column order, never the page."""
+    if finder is None:
+        return []
+    try:
+        return finder.find(image)
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception:
+        log.exception("page regions failed; ordering the lines by the XY-cut")
+        return []
+
+
+def find_lines(
+    image: npt.NDArray[np.uint8],
+    layout_engine: Engine,
+    regions: TesseractRegions | Literal["settings"] | None = "settings",
+) -> dict[str, Any]:
     """Line boxes in reading order from ``layout_engine``, grouped into blocks; the whole image as one line
-    if the engine fails."""
+    if the engine fails. ``regions``: the region finder that orders the lines (``"settings"``: the one
+    :func:`page_regions` gives; None: the XY-cut alone)."""
     height, width = image.shape[:2]
     try:
         found = layout_engine.detect_lines(image)
@@ -59,7 +105,11 @@ def find_lines(image: npt.NDArray[np.uint8], layout_engine: Engine) -> dict[str,
     except Exception as exc:
         log.exception("layout by %s failed", layout_engine.name)
         found, error = [], {"code": "failed", "message": f"{type(exc).__name__}: {exc}"}
-    groups = reading_blocks(found)
+    finder = page_regions() if isinstance(regions, str) else regions
+    areas = find_regions(image, finder) if found else []
+    if areas:
+        found = split_at_gutters(found, areas)
+    groups = region_blocks(found, areas) if areas else reading_blocks(found)
     order = [index for group in groups for index in group]
     boxes = [pad_box(found[i], width, height) for i in order] or [[0, 0, width, height]]
     blocks = block_records(groups, boxes) or [{"box": list(boxes[0]), "lines": [0]}]

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from engines.layout import block_box, reading_blocks, reading_order
+from engines.layout import (
+    Region,
+    block_box,
+    heads_first,
+    reading_blocks,
+    reading_order,
+    region_blocks,
+    split_at_gutters,
+)
 
 
 def _ordered(boxes):
@@ -97,3 +105,84 @@ def test_columns_whose_lines_are_not_aligned_are_still_read_column_by_column() -
     left = _column(40, 500, 100, 10, pitch=30)
     right = [(600, 115 + 30 * row, 1060, 143 + 30 * row) for row in range(10)]
     assert _ordered(sorted([*left, *right], key=lambda b: b[1])) == [*left, *right]
+
+
+# Reading order by page regions (Tesseract's blocks in its order): the regions here stand in for the analysis.
+
+
+def _lines(left: int, right: int, top: int, rows: int, step: int = 40) -> list[tuple[int, int, int, int]]:
+    return [(left, top + step * row, right, top + step * row + 30) for row in range(rows)]
+
+
+def _read(boxes, regions) -> list[tuple[int, int, int, int]]:
+    return [boxes[i] for block in region_blocks(boxes, regions) for i in block]
+
+
+def test_skewed_columns_are_read_by_their_regions_where_the_xy_cut_interleaves_them() -> None:
+    # Lines that drift down to the right close the gutter's projection: the XY-cut sees one band per row.
+    left = [(20, 100 + 40 * row, 400, 130 + 40 * row + 12) for row in range(6)]
+    right = [(380, 100 + 40 * row + 14, 780, 130 + 40 * row + 26) for row in range(6)]
+    boxes = [box for pair in zip(left, right, strict=True) for box in pair]
+    assert [boxes[i] for i in reading_order(boxes)] != [*left, *right]
+    regions = [Region((20, 100, 400, 342)), Region((380, 114, 780, 356))]
+    assert _read(boxes, regions) == [*left, *right]
+
+
+def test_a_heading_spanning_two_columns_comes_first() -> None:
+    heading = (100, 20, 700, 60)
+    left, right = _lines(20, 380, 100, 5), _lines(420, 780, 100, 5)
+    boxes = [*left[:2], *right[:2], heading, *left[2:], *right[2:]]
+    regions = [Region((100, 20, 700, 60), "heading"), Region((20, 100, 380, 290)), Region((420, 100, 780, 290))]
+    assert _read(boxes, regions) == [heading, *left, *right]
+
+
+def test_a_caption_stays_with_its_figures_lines() -> None:
+    # Left column: text, a figure (no lines), its caption, more text; the right column runs the full height.
+    top, caption, bottom = _lines(20, 380, 100, 3), (40, 420, 360, 445), _lines(20, 380, 470, 3)
+    right = _lines(420, 780, 100, 12)
+    boxes = [*right, caption, *bottom, *top]
+    regions = [
+        Region((20, 100, 380, 190)),
+        Region((40, 420, 360, 445), "caption"),
+        Region((20, 470, 380, 560)),
+        Region((420, 100, 780, 570)),
+    ]
+    assert _read(boxes, regions) == [*top, caption, *bottom, *right]
+
+
+def test_each_region_starts_a_block_and_a_page_without_regions_is_the_xy_cut() -> None:
+    left, right = _lines(20, 380, 100, 3), _lines(420, 780, 100, 3)
+    boxes = [*left, *right]
+    regions = [Region((20, 100, 380, 190)), Region((420, 100, 780, 190))]
+    assert region_blocks(boxes, regions) == [[0, 1, 2], [3, 4, 5]]
+    assert region_blocks(boxes, []) == reading_blocks(boxes)
+
+
+def test_lines_no_region_holds_keep_their_place_after_the_line_read_before_them() -> None:
+    # A handwritten note between two printed paragraphs that the analysis did not find.
+    first, note, last = _lines(20, 700, 100, 3), (40, 230, 500, 262), _lines(20, 700, 300, 3)
+    boxes = [*last, note, *first]
+    regions = [Region((20, 100, 700, 190)), Region((20, 300, 700, 390))]
+    assert _read(boxes, regions) == [*first, note, *last]
+
+
+def test_a_line_run_across_the_gutter_is_cut_into_one_part_per_lines() -> None:
+    regions = [Region((20, 100, 390, 400)), Region((410, 100, 780, 400))]
+    joined, alone = (30, 140, 770, 170), (30, 200, 380, 230)
+    assert split_at_gutters([joined, alone], regions) == [(30, 140, 400, 170), (400, 140, 770, 170), alone]
+
+
+def test_a_running_head_over_the_right_column_is_read_before_the_left_lines() -> None:
+    head, number = Region((420, 20, 780, 50), "pullout"), Region((20, 20, 60, 50))
+    left, right = Region((20, 100, 380, 900)), Region((420, 100, 780, 900))
+    assert heads_first([left, head, right, number], max_height=75) == [number, head, left, right]
+
+
+def test_a_tall_column_starting_lower_keeps_its_turn() -> None:
+    # The left column starts under a figure: the right column's first paragraph is not a running head.
+    left, right_top, right_rest = (
+        Region((20, 400, 380, 900)),
+        Region((420, 100, 780, 300)),
+        Region((420, 310, 780, 900)),
+    )
+    assert heads_first([left, right_top, right_rest], max_height=75) == [left, right_top, right_rest]
