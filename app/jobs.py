@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from apiflask import APIBlueprint
@@ -13,6 +12,7 @@ from app.errors import ApiError
 from app.requests import read_batch, read_single
 from app.schemas import BatchOut, JobOut, PredictOut, PredictTextOut
 from app.service import service
+from workers.batches import batch_view, is_batch
 from workers.document_view import document_view
 
 jobs_bp = APIBlueprint("jobs", __name__, url_prefix="/v1", tag="Jobs")
@@ -43,6 +43,8 @@ def public_job(job: dict[str, Any]) -> dict[str, Any]:
     if "document" in job:
         public["document"] = {"format": job["document"]["format"], "page_count": len(job["document"]["pages"])}
         public["pages"] = job.get("pages", [])
+    if "items" in job:
+        public["batch"], public["batch_items"] = job["batch"], job["items"]
     return public
 
 
@@ -53,6 +55,8 @@ def read_job(job_id: str) -> dict[str, Any]:
     # Another key's job is answered exactly as an unknown one: its existence is not revealed either.
     if job is None or not caller().may_read(job.get("owner")):
         raise ApiError(404, "job_not_found", f"no job {job_id[:64]} (unknown or expired)")
+    if is_batch(job):
+        return batch_view(svc.store, job)
     return document_view(svc.store, job) if "document" in job else job
 
 
@@ -126,39 +130,23 @@ def predict_text() -> dict[str, Any]:
 @jobs_bp.output(BatchOut)
 @jobs_bp.doc(summary="Recognise several images and wait for all answers", responses=[400, 413, 415, 422, 504])
 def batch_predict() -> dict[str, Any]:
-    """Run every image as its own job; the jobs run as one group (each engine reads all their images in one
-    call); one bad image fails only its item."""
+    """Run the images as one batch job (each engine reads all of them in one call) and wait for it; each
+    image is an item with its own result or error, so one bad image fails only its item.
+
+    An `Idempotency-Key` header makes retries safe: the same key and body give the same batch. Items still
+    unfinished at the deadline come back with their status; `GET /v1/jobs/{job_id}` has them later.
+    """
     svc = service()
     request.max_content_length = svc.settings.max_upload_bytes * svc.settings.max_batch_images * 2
     images, options = read_batch()
     if len(images) > svc.settings.max_batch_images:
         raise ApiError(413, "too_many_images", f"{len(images)} images; the limit is {svc.settings.max_batch_images}")
-    submitted_jobs = svc.submit_many(images, options, caller().owner, admit=admit)
-    track([job for job in submitted_jobs if not isinstance(job, ApiError)])
-    items: list[dict[str, Any]] = []
-    for index, submitted in enumerate(submitted_jobs):
-        if isinstance(submitted, ApiError):
-            error = {"code": submitted.code, "message": submitted.message}
-            items.append({"index": index, "job": None, "error": error})
-        else:
-            items.append({"index": index, "job": submitted})
-    # One deadline for the whole batch: items still unfinished then are returned with their status.
-    deadline = time.monotonic() + svc.settings.sync_timeout_s
-    return {"results": [_batch_item(item, deadline) for item in items]}
-
-
-def _batch_item(item: dict[str, Any], deadline: float) -> dict[str, Any]:
-    if item["job"] is None:
-        return {"index": item["index"], "job_id": None, "status": "rejected", "result": None, "error": item["error"]}
-    remaining = max(0.0, deadline - time.monotonic())
-    job = service().store.wait_for_job(item["job"]["id"], remaining) or item["job"]
-    return {
-        "index": item["index"],
-        "job_id": job["id"],
-        "status": job["status"],
-        "result": job.get("result"),
-        "error": job.get("error"),
-    }
+    key = request.headers.get("Idempotency-Key")
+    batch = svc.submit_batch(images, options, caller().owner, admit=admit, idempotency_key=key)
+    track([batch])
+    finished = svc.store.wait_for_job(batch["id"], svc.settings.sync_timeout_s) or batch
+    view = batch_view(svc.store, finished)
+    return {"job_id": view["id"], "status": view["status"], "results": view["items"]}
 
 
 SYNC_FIELDS = ("confidence", "failed_engines", "method", "agreement", "processing_time_ms")

@@ -356,6 +356,10 @@ class PredictOut(Schema):
 class PredictTextOut(Schema):
     """The synchronous answer for a word or line."""
 
+    batch = fields.Nested("BatchProgressOut", metadata={"description": "batch jobs: items finished of all"})
+    batch_items = fields.List(
+        fields.Nested("BatchItemOut"), data_key="items", metadata={"description": "batch jobs: each image's state"}
+    )
     job_id = fields.String()
     text = fields.String()
     confidence = fields.Float()
@@ -370,17 +374,20 @@ class PredictTextOut(Schema):
 
 
 class BatchItemOut(Schema):
-    """One image of a batch: its job and result, or its own error."""
+    """One image of a batch: its result, or its own error."""
 
     index = fields.Integer()
-    job_id = fields.String(allow_none=True)
-    status = fields.String()
+    job_id = fields.String(
+        allow_none=True, metadata={"description": "the batch job; a page image's own page job; null if rejected"}
+    )
+    status = fields.String(metadata={"description": "queued | running | succeeded | failed | rejected"})
+    cached = fields.Boolean()
     result = fields.Nested(ResultOut, allow_none=True)
     error = fields.Nested(ErrorOut, allow_none=True)
 
 
 class BatchOut(Schema):
-    """Results in the order the images were sent."""
+    """The batch job and its items' results, in the order the images were sent."""
 
     results = fields.List(fields.Nested(BatchItemOut))
 
@@ -399,9 +406,18 @@ class ReadyOut(Schema):
     missing_queues = fields.List(fields.String())
 
 
+class BatchProgressOut(Schema):
+    """How far a batch job is."""
+
+    count = fields.Integer()
+    finished = fields.Integer()
+
+
 class StatusOut(Schema):
     """Service state for operators."""
 
+    job_id = fields.String()
+    status = fields.String(metadata={"description": "the batch job's status; each item has its own"})
     version = fields.String()
     engines = fields.Dict()
     workers = fields.List(fields.Dict())

@@ -24,10 +24,11 @@ from engines.registry import queue_for
 from ensemble import InvalidPresets, UnknownPreset, resolve_weights
 from ensemble.fitted import FittedPreset
 from ensemble.kinds import FALLBACK, Kind, job_kind
+from workers.batch_pipeline import BatchEntry, BatchRequest, start_batch_job
 from workers.celery_app import COMBINE_QUEUE
 from workers.completion import job_finished
 from workers.options import JobOptions, Mode
-from workers.pipeline import StoredImage, new_job_id, queue_together, start_job
+from workers.pipeline import StoredImage, new_job_id, start_job
 from workers.planning import without_silent_engines
 from workers.store import IdempotencyConflict, JobStore, content_key
 from workers.webhooks import RefusedTarget, check_target
@@ -223,34 +224,42 @@ class Service:
             return document_view(self.store, earlier) if "document" in earlier else earlier
         return submit_document(self, document, raw, upload_sha256, job_id=reserved, owner=owner, callback=callback)
 
-    def submit_many(
+    def submit_batch(
         self,
         images: list[bytes | ApiError],
         raw: dict[str, Any],
         owner: str | None = None,
         admit: Admit | None = None,
-    ) -> list[dict[str, Any] | ApiError]:
-        """Validate and start every image as its own job, all run as one group (one engine call per engine
-        for the group's crops); an image that fails validation is its ApiError in the list, alone."""
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Validate every image and start them as one batch job (one record, one cache round trip, one
+        engine task per engine for its items); an image that fails validation is its own item's error.
+        The same idempotency key and body give the same batch."""
         use_cache = self.settings.cache_enabled and raw.get("cache", True)
         checked = [self._checked(data, raw, owner) for data in images]
         (admit or _admit_all)(sum(1 for item in checked if not isinstance(item, ApiError)))
-        max_age = self.settings.engine_info_max_age_s
-        items: list[dict[str, Any] | ApiError] = [
-            item
+        entries = [
+            BatchEntry(error={"code": item.code, "message": item.message})
             if isinstance(item, ApiError)
-            else start_job(self.celery, self.store, item[0], item[1], use_cache, None, max_age, defer=True)
+            else BatchEntry(item[0], item[1])
             for item in checked
         ]
-        waiting = [item for item in items if isinstance(item, dict) and item["status"] == "queued"]
+        public = {name: value for name, value in raw.items() if name != "images"}
+        request = BatchRequest(public, owner, use_cache, self.settings.engine_info_max_age_s)
+        if not idempotency_key:
+            return start_batch_job(self.celery, self.store, entries, request)
+        key = f"{owner}:{idempotency_key}" if owner else idempotency_key
+        reserved = new_job_id()
+        digests = [entry.image.sha256 if entry.image else entry.error for entry in entries]
+        earlier = self._earlier_job(key, content_key("batch", {"images": digests, "options": public}, {}), reserved)
+        if earlier is not None:
+            return earlier
         try:
-            queue_together(self.celery, waiting)
+            return start_batch_job(self.celery, self.store, entries, request, reserved)
         except Exception:
-            for job in waiting:  # the broker refused them: failed, not queued forever
-                with contextlib.suppress(Exception):
-                    self.store.fail_job(job["id"], "not_queued", "the job could not be queued; retry the request")
+            with contextlib.suppress(Exception):
+                self.store.release_idempotency_key(key, reserved)
             raise
-        return items
 
     def _checked(
         self, data: bytes | ApiError, raw: dict[str, Any], owner: str | None

@@ -99,15 +99,34 @@ def region_blocks(boxes: Sequence[Box], regions: Sequence[Region]) -> list[list[
     starts: set[int] = set()
     followers = _followers(reading_order(boxes), owner)
     order += followers.get(None, [])
-    for group in members:
-        if not group:
-            continue
+    for group in left_first([group for group in members if group], boxes):
         inside = [group[i] for i in reading_order([boxes[i] for i in group])]
         starts.add(inside[0])
         for index in inside:
             order.append(index)
             order += followers.get(index, [])
     return _blocks_along(order, boxes, frozenset(starts))
+
+
+def left_first(groups: Sequence[list[int]], boxes: Sequence[Box]) -> list[list[int]]:
+    """``groups`` (the lines of each region, regions in reading order) with every region that comes right
+    after a region beside it, to its left, read before it.
+
+    Tesseract sometimes reads the right one of two side-by-side blocks first (the two halves of a list
+    set in two columns); left to right, a reader takes the left one first.
+    """
+    ordered = list(groups)
+    for _ in range(len(ordered)):
+        swapped = False
+        for i in range(len(ordered) - 1):
+            first, then = block_box(boxes, ordered[i]), block_box(boxes, ordered[i + 1])
+            beside = _span(first, then, 1) >= 0.5 * min(first[3] - first[1], then[3] - then[1])
+            if beside and then[2] <= first[0]:
+                ordered[i], ordered[i + 1] = ordered[i + 1], ordered[i]
+                swapped = True
+        if not swapped:
+            break
+    return ordered
 
 
 def heads_first(regions: Sequence[Region], max_height: float) -> list[Region]:
@@ -193,7 +212,7 @@ def split_at_gutters(boxes: Sequence[Box], regions: Sequence[Region]) -> list[Bo
     return out
 
 
-def _span(a: Box, b: Box, axis: int) -> int:
+def _span(a: Sequence[int], b: Sequence[int], axis: int) -> int:
     return max(0, min(a[axis + 2], b[axis + 2]) - max(a[axis], b[axis]))
 
 

@@ -23,6 +23,7 @@ def create_celery(settings: Settings) -> Celery:
         include=[
             "workers.tasks",
             "workers.group_tasks",
+            "workers.batch_tasks",
             "workers.webhook_tasks",
             "workers.presence",
             "workers.worker_metrics",

@@ -7,6 +7,7 @@ import logging
 
 from celery import Celery
 
+from workers.batches import is_batch, settle
 from workers.celery_app import COMBINE_QUEUE
 from workers.document_view import FINISHED, document_view
 from workers.store import JobStore
@@ -28,11 +29,22 @@ def job_finished(app: Celery, store: JobStore, job_id: str) -> None:
         if callback:
             _start_webhook(app, store, job_id)
         if parent:
-            document = store.get_job(parent)
-            if document and document.get("callback") and document_view(store, document)["status"] in FINISHED:
-                _start_webhook(app, store, parent)
+            _parent_finished(app, store, parent)
     except Exception:
         log.exception("could not complete the follow-up of job %s", job_id)
+
+
+def _parent_finished(app: Celery, store: JobStore, parent: str) -> None:
+    """One of a job's children (a document's page, a batch's page item) finished: the batch settles when
+    this was its last item; a document's webhook starts when this was its last page."""
+    record = store.get_job(parent)
+    if record is None:
+        return
+    if is_batch(record):
+        if settle(store, parent):
+            job_finished(app, store, parent)
+    elif record.get("callback") and document_view(store, record)["status"] in FINISHED:
+        _start_webhook(app, store, parent)
 
 
 def _start_webhook(app: Celery, store: JobStore, job_id: str) -> None:

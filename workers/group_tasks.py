@@ -16,7 +16,8 @@ from typing import Any
 from celery import Task
 
 from config.settings import get_settings
-from workers.celery_app import celery_app
+from workers.batches import is_batch
+from workers.celery_app import COMBINE_QUEUE, celery_app
 from workers.options import JobOptions
 from workers.pipeline import group_key, queue_group_recognition, start_recognition
 from workers.runtime import job_store
@@ -57,6 +58,9 @@ def _start_claimed(store: JobStore, fresh: list[str]) -> None:
             # Finished, or failed as not_queued by the API (its client was answered 503 and retries): starting
             # it would run a job nobody waits for. A running one is started again: its chord may have died
             # with a worker or a Redis outage, and a second vote gives the same result.
+            continue
+        if is_batch(job):  # restarted by the sweeper: its unfinished items are queued again
+            celery_app.send_task("ocr.start_batch", args=(found_id,), queue=COMBINE_QUEUE, ignore_result=True)
             continue
         groups.setdefault(group_key(job), []).append((found_id, job))
     for members in groups.values():

@@ -114,6 +114,22 @@ class JobStore:
         value = self.client.get(f"{PREFIX}image:{sha256}")
         return bytes(value) if value is not None else None
 
+    def put_images(self, pngs: dict[str, bytes]) -> None:
+        """:meth:`put_image` for many images in one round trip."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for sha256, png in pngs.items():
+                key = f"{PREFIX}image:{sha256}"
+                pipe.set(key, png, ex=self.image_ttl_s, nx=True)
+                pipe.expire(key, self.image_ttl_s)
+            pipe.execute()
+
+    def get_images(self, sha256s: list[str]) -> list[bytes | None]:
+        """:meth:`get_image` for many images in one round trip, in the same order."""
+        if not sha256s:
+            return []
+        values = self.client.mget([f"{PREFIX}image:{sha256}" for sha256 in sha256s])
+        return [bytes(value) if value is not None else None for value in values]
+
     # Jobs
     def create_job(self, job_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Write a new job record (fields are JSON-encoded) and return it as :meth:`get_job` would."""
@@ -268,15 +284,16 @@ class JobStore:
         return _decoded_record(self.client.hgetall(self.job_key(job_id)))
 
     def wait_for_job(self, job_id: str, timeout_s: float) -> dict[str, Any] | None:
-        """Poll until the job is finished or ``timeout_s`` passes; return the last record seen."""
+        """Poll until the job is finished or ``timeout_s`` passes; return the last record seen.
+
+        Only the status is polled (a batch's record holds every item's result); the record is read once.
+        """
         deadline = time.monotonic() + timeout_s
         delay = 0.002
         while True:
-            job = self.get_job(job_id)
-            if job is None or job["status"] in ("succeeded", "failed"):
-                return job
-            if time.monotonic() >= deadline:
-                return job
+            status = self.client.hget(self.job_key(job_id), "status")
+            if status is None or json.loads(status) in ("succeeded", "failed") or time.monotonic() >= deadline:
+                return self.get_job(job_id)
             time.sleep(delay)
             delay = min(delay * 1.5, 0.05)
 
@@ -289,6 +306,20 @@ class JobStore:
     def put_cached(self, key: str, result: dict[str, Any]) -> None:
         """Cache a finished result under its content key."""
         self.client.set(f"{PREFIX}cache:{key}", json.dumps(result), ex=self.result_ttl_s)
+
+    def get_many_cached(self, keys: list[str]) -> list[dict[str, Any] | None]:
+        """:meth:`get_cached` for many content keys in one round trip, in the same order."""
+        if not keys:
+            return []
+        values = self.client.mget([f"{PREFIX}cache:{key}" for key in keys])
+        return [json.loads(value) if value is not None else None for value in values]
+
+    def put_many_cached(self, results: dict[str, dict[str, Any]]) -> None:
+        """:meth:`put_cached` for many results (content key -> result) in one round trip."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for key, result in results.items():
+                pipe.set(f"{PREFIX}cache:{key}", json.dumps(result), ex=self.result_ttl_s)
+            pipe.execute()
 
     # Idempotency
     def claim_idempotency_key(self, key: str, request_digest: str, job_id: str) -> str | None:

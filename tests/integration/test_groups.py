@@ -1,5 +1,5 @@
-"""Jobs sent together through /v1/batch_predict run as one group: one engine task for all their crops,
-and for each job the same result as when it runs alone."""
+"""Jobs waiting to start together run as one group: one engine task for all their crops, and for each job
+the same result as when it runs alone (a batch is one job of its own: tests/integration/test_batches.py)."""
 
 from __future__ import annotations
 
@@ -14,37 +14,6 @@ from tests.integration.conftest import render_png, wait_job
 pytestmark = pytest.mark.integration
 # No letter whose two cases differ only in size (x/X, o/O, w/W): a lone glyph cut to its ink does not tell.
 CHARS = ["A", "k", "7", "Q", "h", "M"]
-
-
-def _alone(client, png: bytes) -> dict:
-    data = {"image": (io.BytesIO(png), "c.png"), "mode": "char", "engines": "tesseract", "cache": "false"}
-    response = client.post("/v1/jobs", data=data, content_type="multipart/form-data")
-    assert response.status_code == 202, response.get_json()
-    return wait_job(lambda jid: client.get(f"/v1/jobs/{jid}").get_json(), response.get_json()["id"])
-
-
-def test_jobs_sent_together_share_one_engine_task_and_read_as_alone(app_client, redis_client: redis.Redis) -> None:
-    images = [render_png(char, size=40) for char in CHARS]
-    files = [(io.BytesIO(png), f"{i}.png") for i, png in enumerate(images)]
-    response = app_client.post(
-        "/v1/batch_predict",
-        data={"images": files, "mode": "char", "engines": "tesseract", "cache": "false"},
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 200, response.get_json()
-    items = response.get_json()["results"]
-    assert [item["status"] for item in items] == ["succeeded"] * len(CHARS)
-    ids = [item["job_id"] for item in items]
-    # One recognition task for the whole group, none per job.
-    assert int(redis_client.get(f"ocr:deliveries:group-{ids[0]}:tesseract") or 0) >= 1
-    assert redis_client.keys(f"ocr:deliveries:group-{ids[1]}:*") == []
-    assert all(redis_client.get(f"ocr:deliveries:{job_id}:tesseract") is None for job_id in ids)
-    for item, png, char in zip(items, images, CHARS, strict=True):
-        alone = _alone(app_client, png)["result"]
-        grouped = item["result"]
-        assert grouped["character"] == alone["character"] == char
-        assert grouped["top5"] == alone["top5"]
-        assert grouped["confidence"] == pytest.approx(alone["confidence"])
 
 
 def test_a_start_takes_the_jobs_waiting_with_it_and_their_own_starts_do_nothing(

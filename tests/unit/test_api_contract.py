@@ -185,14 +185,13 @@ def test_a_bad_base64_entry_of_a_json_batch_fails_only_its_item(monkeypatch: pyt
 
     submitted: list[object] = []
 
-    def fake_submit_many(self, images, raw, owner=None, admit=None):  # no Redis here: record what reached the service
-        submitted.extend(images)
-        return [item if isinstance(item, ApiError) else {"id": "j", "status": "succeeded"} for item in images]
+    def fake_submit_batch(self, images, raw, owner=None, admit=None, idempotency_key=None):
+        submitted.extend(images)  # no Redis here: record what reached the service, then stop
+        raise ApiError(503, "stopped_here", "the test stops at the service")
 
-    monkeypatch.setattr(Service, "submit_many", fake_submit_many)
-    monkeypatch.setattr("app.jobs._batch_item", lambda item, deadline: item)
+    monkeypatch.setattr(Service, "submit_batch", fake_submit_batch)
     good = base64.b64encode(_png()).decode()
     response = app.test_client().post("/v1/batch_predict", json={"images": [good, "%%% not base64", good]})
-    assert response.status_code == 200, response.get_json()
+    assert response.status_code == 503 and response.get_json()["error"]["code"] == "stopped_here"
     assert [isinstance(item, bytes) for item in submitted] == [True, False, True]
     assert submitted[1].code == "invalid_base64"  # type: ignore[union-attr]

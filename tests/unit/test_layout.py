@@ -186,3 +186,10 @@ def test_a_tall_column_starting_lower_keeps_its_turn() -> None:
         Region((420, 310, 780, 900)),
     )
     assert heads_first([left, right_top, right_rest], max_height=75) == [left, right_top, right_rest]
+
+
+def test_of_two_side_by_side_regions_read_one_after_the_other_the_left_one_comes_first() -> None:
+    # A list set in two columns inside one page column, which Tesseract may give right half first.
+    heading, left, right = (20, 20, 380, 50), _lines(20, 190, 100, 4), _lines(210, 380, 100, 4)
+    regions = [Region((20, 20, 380, 50)), Region((210, 100, 380, 250)), Region((20, 100, 190, 250))]
+    assert _read([heading, *left, *right], regions) == [heading, *left, *right]
