@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from statistics import median
 from typing import Any
 
@@ -97,7 +96,7 @@ def region_blocks(boxes: Sequence[Box], regions: Sequence[Region]) -> list[list[
             members[region].append(index)
     order: list[int] = []
     starts: set[int] = set()
-    followers = _followers(reading_order(boxes), owner)
+    followers = _followers(reading_order(boxes), owner, boxes)
     order += followers.get(None, [])
     for group in left_first([group for group in members if group], boxes):
         inside = [group[i] for i in reading_order([boxes[i] for i in group])]
@@ -179,37 +178,36 @@ def _owner(box: Box, regions: Sequence[Region]) -> int | None:
     return best if best_share >= REGION_SHARE else None
 
 
-def _followers(order: Sequence[int], owner: Sequence[int | None]) -> dict[int | None, list[int]]:
-    """For each line a region holds, the lines no region holds that the XY-cut reads right after it
-    (under ``None``: those it reads before any held line)."""
+def _followers(order: Sequence[int], owner: Sequence[int | None], boxes: Sequence[Box]) -> dict[int | None, list[int]]:
+    """For each line a region holds, the lines no region holds that are read right after it (under
+    ``None``: those read before any held line).
+
+    Such a line follows the nearest held line above it in its own column (sharing at least half the
+    narrower width), so a line the analysis missed stays in its column; with none above it, it follows
+    the held line the XY-cut reads before it.
+    """
     followers: dict[int | None, list[int]] = {}
     anchor: int | None = None
     for index in order:
         if owner[index] is None:
-            followers.setdefault(anchor, []).append(index)
+            followers.setdefault(_above(index, owner, boxes, anchor), []).append(index)
         else:
             anchor = index
     return followers
 
 
-def split_at_gutters(boxes: Sequence[Box], regions: Sequence[Region]) -> list[Box]:
-    """``boxes`` with every line that runs across side-by-side regions cut at the gutters between them.
-
-    A line detector can join two columns' lines into one box where the gutter is narrow; each part then
-    belongs to its own column. A region counts when it overlaps at least half the line's height and a
-    stretch of the line at least two line heights long.
-    """
-    out: list[Box] = []
-    for box in boxes:
-        height = box[3] - box[1]
-        crossed = sorted(
-            (r.box for r in regions if _span(box, r.box, 1) >= 0.5 * height and _span(box, r.box, 0) >= 2 * height),
-            key=lambda r: r[0],
-        )
-        cuts = [(a[2] + b[0]) // 2 for a, b in pairwise(crossed) if a[2] <= b[0] + height]
-        edges = [box[0], *[c for c in cuts if box[0] < c < box[2]], box[2]]
-        out += [(left, box[1], right, box[3]) for left, right in pairwise(edges)]
-    return out
+def _above(index: int, owner: Sequence[int | None], boxes: Sequence[Box], fallback: int | None) -> int | None:
+    """The nearest line a region holds above line ``index`` in the same column, else ``fallback``."""
+    box = boxes[index]
+    best, best_bottom = fallback, None
+    for other, region in enumerate(owner):
+        above = boxes[other]
+        if region is None or above[3] > box[1] + 0.5 * (box[3] - box[1]) or above[1] >= box[1]:
+            continue
+        narrower = min(box[2] - box[0], above[2] - above[0])
+        if _span(box, above, 0) >= 0.5 * max(1, narrower) and (best_bottom is None or above[3] > best_bottom):
+            best, best_bottom = other, above[3]
+    return best
 
 
 def _span(a: Sequence[int], b: Sequence[int], axis: int) -> int:

@@ -24,7 +24,7 @@ from PIL import Image
 
 from config.settings import get_settings
 from engines.base import Engine, EngineError, EngineUnavailable
-from engines.layout import Region, block_records, reading_blocks, region_blocks, split_at_gutters
+from engines.layout import Region, block_records, reading_blocks, region_blocks
 from engines.orientation import PageTransform, upright
 from engines.page_regions import TesseractRegions
 from workers.store import pad_box
@@ -107,8 +107,6 @@ def find_lines(
         found, error = [], {"code": "failed", "message": f"{type(exc).__name__}: {exc}"}
     finder = page_regions() if isinstance(regions, str) else regions
     areas = find_regions(image, finder) if found else []
-    if areas:
-        found = split_at_gutters(found, areas)
     groups = region_blocks(found, areas) if areas else reading_blocks(found)
     order = [index for group in groups for index in group]
     boxes = [pad_box(found[i], width, height) for i in order] or [[0, 0, width, height]]

@@ -9,7 +9,6 @@ from engines.layout import (
     reading_blocks,
     reading_order,
     region_blocks,
-    split_at_gutters,
 )
 
 
@@ -136,7 +135,7 @@ def test_a_heading_spanning_two_columns_comes_first() -> None:
     assert _read(boxes, regions) == [heading, *left, *right]
 
 
-def test_a_caption_stays_with_its_figures_lines() -> None:
+def test_a_caption_stays_with_its_figures_column() -> None:
     # Left column: text, a figure (no lines), its caption, more text; the right column runs the full height.
     top, caption, bottom = _lines(20, 380, 100, 3), (40, 420, 360, 445), _lines(20, 380, 470, 3)
     right = _lines(420, 780, 100, 12)
@@ -166,13 +165,7 @@ def test_lines_no_region_holds_keep_their_place_after_the_line_read_before_them(
     assert _read(boxes, regions) == [*first, note, *last]
 
 
-def test_a_line_run_across_the_gutter_is_cut_into_one_part_per_lines() -> None:
-    regions = [Region((20, 100, 390, 400)), Region((410, 100, 780, 400))]
-    joined, alone = (30, 140, 770, 170), (30, 200, 380, 230)
-    assert split_at_gutters([joined, alone], regions) == [(30, 140, 400, 170), (400, 140, 770, 170), alone]
-
-
-def test_a_running_head_over_the_right_column_is_read_before_the_left_lines() -> None:
+def test_a_running_head_over_the_right_column_is_read_before_the_left_column() -> None:
     head, number = Region((420, 20, 780, 50), "pullout"), Region((20, 20, 60, 50))
     left, right = Region((20, 100, 380, 900)), Region((420, 100, 780, 900))
     assert heads_first([left, head, right, number], max_height=75) == [number, head, left, right]
@@ -193,3 +186,12 @@ def test_of_two_side_by_side_regions_read_one_after_the_other_the_left_one_comes
     heading, left, right = (20, 20, 380, 50), _lines(20, 190, 100, 4), _lines(210, 380, 100, 4)
     regions = [Region((20, 20, 380, 50)), Region((210, 100, 380, 250)), Region((20, 100, 190, 250))]
     assert _read([heading, *left, *right], regions) == [heading, *left, *right]
+
+
+def test_a_line_no_region_holds_stays_in_its_column() -> None:
+    # Skewed columns (the XY-cut interleaves them); the analysis missed the right column's last line.
+    left = [(20, 100 + 40 * row, 400, 130 + 40 * row + 12) for row in range(6)]
+    right = [(380, 100 + 40 * row + 14, 780, 130 + 40 * row + 26) for row in range(6)]
+    boxes = [box for pair in zip(left, right, strict=True) for box in pair]
+    regions = [Region((20, 100, 400, 342)), Region((380, 114, 780, 316))]
+    assert _read(boxes, regions) == [*left, *right]
