@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
-from PIL import Image
+from PIL import Image, TiffImagePlugin
 
 from app.errors import ApiError
 from app.images import DECODE_ERRORS
@@ -33,6 +33,7 @@ class DocumentPages:
 
 
 # An image that merely mentions "%PDF-" near its start (in a text chunk) is still that image.
+TIFF_SIGNATURES = tuple(TiffImagePlugin.PREFIXES)  # what Pillow itself accepts as a TIFF
 IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*", b"BM", b"RIFF")
 
 
@@ -114,6 +115,8 @@ def _render_scale(width_pt: float, height_pt: float, dpi: int, max_pixels: int) 
 
 def _tiff_frame_count(data: bytes) -> int:
     """How many frames a TIFF holds (1 for anything else; validation reports other problems later)."""
+    if not data.startswith(TIFF_SIGNATURES):  # only a TIFF is opened (this runs on every upload)
+        return 1
     try:
         with Image.open(io.BytesIO(data)) as image:
             return int(getattr(image, "n_frames", 1)) if image.format == "TIFF" else 1

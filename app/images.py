@@ -21,6 +21,7 @@ from app.errors import ApiError, clip
 
 # MPO is how Pillow names the JPEGs phones write (a main image plus previews): the first frame is used.
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "MPO", "TIFF", "BMP", "WEBP", "GIF"})
+ORIENTATION_TAG = 0x0112  # EXIF Orientation
 GRAY_MODES = frozenset({"1", "L", "I;16", "I;16B", "I;16L", "I", "F"})
 # What Pillow raises for a file it cannot read: its format plugins raise more than OSError (a TIFF whose
 # second IFD has no size: TypeError; short tables: struct.error, IndexError, KeyError...). Any of them is
@@ -62,10 +63,14 @@ def validate_image(data: bytes, max_bytes: int, max_pixels: int) -> ValidatedIma
         raise ApiError(413, "image_too_large", f"the image is {len(data)} bytes; the limit is {max_bytes}")
     image = _open(data, max_pixels)
     try:
-        normalised = _normalise(image)
-        buffer = io.BytesIO()
-        normalised.save(buffer, format="PNG", compress_level=1)
-        gray = np.asarray(normalised.convert("L"), dtype=np.uint8)
+        if _stored_as_sent(image):
+            png, normalised = data, image
+        else:
+            normalised = _normalise(image)
+            buffer = io.BytesIO()
+            normalised.save(buffer, format="PNG", compress_level=1)
+            png = buffer.getvalue()
+        gray = np.asarray(normalised if normalised.mode == "L" else normalised.convert("L"), dtype=np.uint8)
     except DECODE_ERRORS as exc:  # a mode or a palette that cannot be converted
         raise ApiError(422, "corrupt_image", f"the image cannot be decoded: {clip(exc, 200)}") from exc
     return ValidatedImage(
@@ -73,9 +78,19 @@ def validate_image(data: bytes, max_bytes: int, max_pixels: int) -> ValidatedIma
         source_format=str(image.format),
         width=normalised.width,
         height=normalised.height,
-        png=buffer.getvalue(),
+        png=png,
         gray=gray,
     )
+
+
+def _stored_as_sent(image: Image.Image) -> bool:
+    """True for an upload that normalising would not change: an 8-bit gray or RGB PNG without transparency
+    or an EXIF orientation. Such an upload is stored as sent; re-encoding it cost most of a small image's
+    validation. (It decoded fully in :func:`_open`, so workers can read it.)"""
+    if image.format != "PNG" or image.mode not in ("L", "RGB") or "transparency" in image.info:
+        return False
+    orientation = image.getexif().get(ORIENTATION_TAG, 1)
+    return orientation == 1
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:

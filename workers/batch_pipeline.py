@@ -109,11 +109,15 @@ def start_batch_job(
 
 def _group_number(groups: dict[str, int], group_options: dict[int, dict[str, Any]], options: JobOptions) -> int:
     """The number of the group of items sharing ``options`` (a new group for options not seen yet)."""
+    known = groups.get(f"id:{id(options)}")  # the API resolves a batch's options once per mode: same object
+    if known is not None:
+        return known
     stored = options.to_dict()
     key = json.dumps(stored, sort_keys=True)
     if key not in groups:
         groups[key] = len(groups)
         group_options[groups[key]] = stored
+    groups[f"id:{id(options)}"] = groups[key]
     return groups[key]
 
 
