@@ -10,8 +10,9 @@ footer set under the left column stays after the right column instead of ending 
 
 :func:`region_blocks` orders the same lines by regions a page layout analysis found (Tesseract's blocks, in
 its reading order): each line goes to the region that holds most of it, regions are read in their order,
-the lines of one region by the XY-cut. Lines no region holds keep their place after the line the XY-cut
-reads before them, so a page where the analysis finds nothing is read exactly as the XY-cut reads it.
+the lines of one region by the XY-cut. A line no region holds follows the nearest held line above it in
+its column (else the held line the XY-cut reads before it), so a page where the analysis finds nothing is
+read exactly as the XY-cut reads it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from engines.base import Box
 
 # A band further than this many line heights from a region is not part of it unless it has columns too.
 NEAR_LINES = 1.5
-# A line belongs to the region holding at least this share of its box; else it keeps its XY-cut place.
+# A line belongs to the region holding at least this share of its box; else no region holds it.
 REGION_SHARE = 0.5
 # A region at most this many line heights tall above (below) all others is a running head (footer).
 HEAD_LINES = 2.5
@@ -82,8 +83,9 @@ def region_blocks(boxes: Sequence[Box], regions: Sequence[Region]) -> list[list[
     """Indices of ``boxes`` in reading order, grouped into blocks, following ``regions`` (in reading order).
 
     Each region's lines are read by the XY-cut and cut into blocks as :func:`reading_blocks` cuts them; a
-    region always starts a new block. A line no region holds (:data:`REGION_SHARE`) follows the line the
-    XY-cut of the whole page reads before it. Without regions this is :func:`reading_blocks`.
+    region always starts a new block. A line no region holds (:data:`REGION_SHARE`) follows the nearest
+    held line above it in its column, else the held line the XY-cut of the whole page reads before it.
+    Without regions this is :func:`reading_blocks`.
     """
     if not regions:
         return reading_blocks(boxes)
