@@ -369,3 +369,45 @@ def test_a_huge_character_image_is_shrunk_within_the_budget_and_a_small_one_is_k
     assert small.width * small.height <= 1_000_000 and abs(small.width / small.height - 2) < 0.01
     assert small.sha256 != image.sha256 and small.gray.shape == (small.height, small.width)
     assert downscaled(small, 1_000_000) is small
+
+
+# --- what is stored ----------------------------------------------------------------------------------
+
+
+def _png(image: Image.Image, **params: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", **params)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_a_clean_8bit_png_is_stored_as_sent(mode: str) -> None:
+    data = _png(Image.new(mode, (30, 20), 128 if mode == "L" else (128, 128, 128)))
+    result = validate(data)
+    assert result.png == data and (result.width, result.height) == (30, 20)
+    assert result.gray.shape == (20, 30) and int(result.gray[0, 0]) == 128
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _png(Image.new("RGBA", (30, 20), (0, 0, 0, 0))),  # transparent: flattened onto paper
+        _png(Image.new("L", (30, 20), 0), transparency=0),  # a transparent gray value
+        _png(Image.new("I;16", (30, 20), 40000)),  # 16 bits: scaled to 8
+        _png(Image.new("P", (30, 20), 3)),  # a palette: expanded
+    ],
+    ids=["rgba", "gray-transparency", "16bit", "palette"],
+)
+def test_a_png_that_normalising_changes_is_stored_normalised(data: bytes) -> None:
+    result = validate(data)
+    assert result.png != data
+    with Image.open(io.BytesIO(result.png)) as stored:
+        assert stored.mode in ("L", "RGB")
+
+
+def test_a_png_with_an_exif_turn_is_stored_turned() -> None:
+    image = Image.new("L", (40, 20), 255)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # displayed turned a quarter clockwise
+    result = validate(_png(image, exif=exif))
+    assert (result.width, result.height) == (20, 40)
