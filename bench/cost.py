@@ -12,15 +12,22 @@ machine's noise:
 Text accuracy is an order-free CER (lines sorted before comparing), because column order on
 multi-column pages is a separate problem (the documents issue); it still counts every misread character.
 
-Characters: ``--chars`` real handwritten capitals (CoMNIST, ../shared/data) through
-``/v1/batch_predict`` with the cache off, for the CNN alone, the default preset and all engines.
+Real pages (``--real-pages``): six dense printed pages of ../shared/data (German prints, a French
+typescript), each through the server as a page job with Tesseract alone and with the default preset, and
+through rapidocr's own default whole-page call (``RapidOCR()(image)``) in this process; page CER in
+reading order and order-free against the source's text.
 
-    python bench/cost.py [--url http://127.0.0.1:8000] [--pages 6] [--chars 64]
+Characters: ``--batches`` batches of ``--chars`` real handwritten digits (MNIST test part, ../shared/data)
+through ``/v1/batch_predict`` with the cache off, one client, for the CNN alone and the default preset;
+for the default, the first batch's items are compared with the same images sent as single jobs.
+
+    python bench/cost.py [--url http://127.0.0.1:8000] [--pages 6] [--real-pages] [--batches 5] [--chars 64]
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import io
 import random
 import statistics
@@ -29,6 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import requests
 from PIL import Image, ImageDraw, ImageFont
 from rapidfuzz.distance import Levenshtein
@@ -159,50 +167,124 @@ def bench_pages(http: requests.Session, url: str, pages: int, engines: list[str]
     return rows
 
 
-def handwritten_chars(count: int) -> list[tuple[bytes, str]]:
-    """``count`` CoMNIST capitals, spread over the letters."""
-    folder = SHARED / "comnist-upper"
-    letters = sorted(p for p in folder.iterdir() if p.is_dir())
-    found: list[tuple[bytes, str]] = []
-    files = {letter.name: sorted(letter.glob("*.png")) for letter in letters}
-    index = 0
-    while len(found) < count:
-        for letter in letters:
-            if index < len(files[letter.name]) and len(found) < count:
-                found.append((files[letter.name][index].read_bytes(), letter.name))
-        index += 1
+def mnist_digits(count: int) -> list[tuple[bytes, str]]:
+    """The first ``count`` MNIST test digits in ../shared/data, dark on light PNGs, with their labels."""
+    folder = SHARED / "mnist-t10k-part"
+    with (
+        gzip.open(folder / "images-idx3-ubyte.gz") as images_file,
+        gzip.open(folder / "labels-idx1-ubyte.gz") as labels,
+    ):
+        raw, truth = images_file.read(), labels.read()[8:]
+    found = []
+    for image, label in zip(np.frombuffer(raw[16:], np.uint8).reshape(-1, 28, 28)[:count], truth, strict=False):
+        buffer = io.BytesIO()
+        Image.fromarray(255 - image).save(buffer, format="PNG")
+        found.append((buffer.getvalue(), str(label)))
     return found
 
 
-def bench_chars(http: requests.Session, url: str, count: int, engines: list[str]) -> list[str]:
-    """Characters per second through /v1/batch_predict, cache off."""
-    chars = handwritten_chars(count)
-    configs = {
-        "emnist_cnn alone": {"engines": "emnist_cnn"},
-        "default": {},
-        "all engines": {"engines": ",".join(engines), "cascade": "false"},
-    }
-    rows = ["| configuration | chars | seconds | chars/s | accuracy | sent on by the cascade |",
+def bench_chars(http: requests.Session, url: str, batches: int, size: int) -> list[str]:
+    """Characters per second through /v1/batch_predict (``batches`` batches of ``size`` MNIST digits, cache
+    off, one client), and whether each default batch item reads as the same image sent as a job alone."""
+    chars = mnist_digits(batches * size)
+    configs = {"emnist_cnn alone": {"engines": "emnist_cnn"}, "default": {}}
+    rows = ["| configuration | chars | seconds | chars/s | accuracy | same as single jobs |",
             "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
     for name, form in configs.items():
-        files = [("images", (f"{i}.png", data)) for i, (data, _) in enumerate(chars)]
+        results: list[dict[str, Any]] = []
         started = time.perf_counter()
-        response = http.post(
-            f"{url}/v1/batch_predict", files=files, data={"mode": "char", "cache": "false", **form}, timeout=300
-        )
+        for start in range(0, len(chars), size):
+            part = chars[start : start + size]
+            files = [("images", (f"{i}.png", data)) for i, (data, _) in enumerate(part)]
+            data = {"mode": "char", "cache": "false", **form}
+            response = http.post(f"{url}/v1/batch_predict", files=files, data=data, timeout=300)
+            response.raise_for_status()
+            results += response.json()["results"]
         seconds = time.perf_counter() - started
-        response.raise_for_status()
-        results = response.json()["results"]
         done = [r for r in results if r["status"] == "succeeded"]
         right = sum(
             r["result"]["character"] == truth for r, (_, truth) in zip(results, chars, strict=True) if r["result"]
         )
-        sent_on = sum(1 for r in done if (r["result"].get("char_cascade") or {}).get("accepted") is False)
-        cascaded = sum(1 for r in done if r["result"].get("char_cascade"))
-        share = f"{sent_on}/{cascaded}" if cascaded else "no cascade"
-        rows.append(f"| {name} | {len(done)}/{count} | {seconds:.2f} | {len(done) / seconds:.1f} | "
-                    f"{100 * right / count:.1f}% | {share} |")  # fmt: skip
+        same = "" if form else _same_as_single_jobs(http, url, chars[:size], results[:size])
+        rows.append(f"| {name} | {len(done)}/{len(chars)} | {seconds:.2f} | {len(done) / seconds:.0f} | "
+                    f"{100 * right / len(chars):.1f}% | {same} |")  # fmt: skip
     return rows
+
+
+def _same_as_single_jobs(
+    http: requests.Session, url: str, chars: list[tuple[bytes, str]], items: list[dict[str, Any]]
+) -> str:
+    """How many batch items read as the same image sent alone (cache off): the same character and top-5
+    ranking, confidences within 1e-4 (an engine's batched call differs from a lone one in the last digits)."""
+    same = 0
+    for (data, _), item in zip(chars, items, strict=True):
+        _, alone = run_job(http, url, data, {"mode": "char", "cache": "false"})
+        batch = item["result"] or {"character": None, "top5": []}
+        ranked = [c["character"] for c in batch["top5"]] == [c["character"] for c in alone["top5"]]
+        close = all(
+            abs(a["confidence"] - b["confidence"]) <= 1e-4 for a, b in zip(batch["top5"], alone["top5"], strict=False)
+        )
+        same += batch["character"] == alone["character"] and ranked and close
+    return f"{same}/{len(chars)}"
+
+
+# Dense printed pages of ../shared/data (fitting part of real-fit: German prints, a French typescript).
+REAL_PAGES = (
+    "ocrd-gt-structure-text/pages/bebel_frau_1879_0176.tif",
+    "ocrd-gt-structure-text/pages/clauren_mimil_1815_0023.jpg",
+    "ocrd-gt-structure-text/pages/clauren_mimil_1815_0146.jpg",
+    "ocrd-assets-kant/pages/INPUT_0017.tif",
+    "ocrd-assets-kant/pages/INPUT_0020.tif",
+    "tapuscorpus/pages/20130043_87-1962-catalogue-dactylographi__FRAN_0011_11140_L-medium.jpg",
+)
+
+
+def bench_real_pages(http: requests.Session, url: str) -> list[str]:
+    """Real dense printed pages: seconds per page through the server (Tesseract alone, the default) and for
+    rapidocr's own default whole-page call in this process; page CER of both page jobs."""
+    from rapidocr import RapidOCR
+
+    from evaluation.manifest import load_items
+
+    truths = {item.path.resolve(): item.truth for item in load_items(SHARED / "real-fit" / "manifest.tsv")}
+    own = RapidOCR()
+    rows = ["| page | lines | Tesseract s | default s | rapidocr own s | default / Tesseract | default / rapidocr |"
+            " CER Tesseract | CER default | order-free CER default |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    totals = {"tesseract": 0.0, "default": 0.0, "own": 0.0}
+    for name in REAL_PAGES:
+        path = SHARED / "real-fit" / name
+        with Image.open(path) as opened:
+            rgb = np.asarray(opened.convert("RGB"))
+            buffer = io.BytesIO()
+            opened.convert("L").save(buffer, format="PNG")
+        png, truth = buffer.getvalue(), truths[path.resolve()]
+        tess_s, tess = run_job(http, url, png, {"mode": "page", "cache": "false", "engines": "tesseract"})
+        default_s, default = run_job(http, url, png, {"mode": "page", "cache": "false"})
+        started = time.perf_counter()
+        own(rgb)
+        own_s = time.perf_counter() - started
+        for key, value in (("tesseract", tess_s), ("default", default_s), ("own", own_s)):
+            totals[key] += value
+        rows.append(
+            f"| {path.name[:40]} | {len(default['lines'])} | {tess_s:.2f} | {default_s:.2f} | {own_s:.2f} | "
+            f"{default_s / tess_s:.2f}x | {default_s / own_s:.2f}x | {100 * _cer(tess['text'], truth):.1f}% | "
+            f"{100 * _cer(default['text'], truth):.1f}% | "
+            f"{100 * order_free_cer(default['text'], truth.splitlines())[0] / max(1, len(truth)):.1f}% |"
+        )
+    rows.append(
+        f"| all {len(REAL_PAGES)} | | {totals['tesseract']:.1f} | {totals['default']:.1f} | {totals['own']:.1f} | "
+        f"{totals['default'] / totals['tesseract']:.2f}x | {totals['default'] / totals['own']:.2f}x | | | |"
+    )
+    return rows
+
+
+def _cer(text: str, truth: str) -> float:
+    """Order-sensitive CER of a page text, both sides normalised as ``ocr eval`` does."""
+    from evaluation.normalize import normalise
+
+    want = normalise(truth)
+    return Levenshtein.distance(normalise(text), want) / max(1, len(want))
 
 
 def main() -> None:
@@ -210,23 +292,30 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--pages", type=int, default=6)
-    parser.add_argument("--chars", type=int, default=64)
+    parser.add_argument("--batches", type=int, default=5, help="batches of --chars MNIST digits")
+    parser.add_argument("--chars", type=int, default=64, help="characters per batch")
+    parser.add_argument("--real-pages", action="store_true", help="also the real printed pages of ../shared/data")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     with requests.Session() as http:
         engines = sorted(http.get(f"{args.url}/status", timeout=10).json()["engines"])
         page_rows = bench_pages(http, args.url, args.pages, engines) if args.pages else []
         print("\n".join(page_rows))
-        char_rows = bench_chars(http, args.url, args.chars, engines)
+        real_rows = bench_real_pages(http, args.url) if args.real_pages else []
+        print("\n".join(real_rows))
+        char_rows = bench_chars(http, args.url, args.batches, args.chars) if args.batches else []
         print("\n".join(char_rows))
     if not args.no_record:
-        command = f"python bench/cost.py --pages {args.pages} --chars {args.chars}"
+        real = " --real-pages" if args.real_pages else ""
+        command = f"python bench/cost.py --pages {args.pages} --batches {args.batches} --chars {args.chars}{real}"
         lines = [
             machine_line(),
             "- stack: `make run-detached` (one worker process per engine, one for voting, gunicorn API); the client",
             "  shares the 2 cores; pages: two columns of 24 lines plus a header, 1700 px wide, rendered DejaVu Sans",
             "",
             *page_rows,
+            "",
+            *real_rows,
             "",
             *char_rows,
         ]
