@@ -17,8 +17,9 @@ read exactly as the XY-cut reads it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from statistics import median
 from typing import Any
 
@@ -30,6 +31,8 @@ NEAR_LINES = 1.5
 REGION_SHARE = 0.5
 # A region at most this many line heights tall above (below) all others is a running head (footer).
 HEAD_LINES = 2.5
+# A line is cut between side-by-side regions only when each holds at least this share of its width.
+SPLIT_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,34 @@ def _above(index: int, owner: Sequence[int | None], boxes: Sequence[Box], fallba
         if _span(box, above, 0) >= 0.5 * max(1, narrower) and (best_bottom is None or above[3] > best_bottom):
             best, best_bottom = other, above[3]
     return best
+
+
+def split_across_regions(
+    boxes: Sequence[Box], regions: Sequence[Region], blank_at: Callable[[Box, int], int | None]
+) -> list[Box]:
+    """``boxes`` with every line that runs across side-by-side regions cut in the gutter between them.
+
+    A line detector joins two columns' lines into one box where the gutter is narrow. A line is cut only
+    where two regions beside each other each hold at least :data:`SPLIT_SHARE` of its width (a line
+    mostly inside one region with a sliver in the next is that region's) and where ``blank_at(line, x)``
+    finds blank page near the gutter's middle ``x`` (it returns where to cut, or None: no cut).
+    """
+    out: list[Box] = []
+    for box in boxes:
+        width, height = box[2] - box[0], box[3] - box[1]
+        crossed = sorted(
+            (
+                r.box
+                for r in regions
+                if _span(box, r.box, 1) >= 0.5 * height and _span(box, r.box, 0) >= SPLIT_SHARE * width
+            ),
+            key=lambda r: r[0],
+        )
+        middles = [(a[2] + b[0]) // 2 for a, b in pairwise(crossed) if a[2] <= b[0] + height]
+        cuts = {blank_at(box, x) for x in middles if box[0] < x < box[2]}
+        edges = [box[0], *sorted(c for c in cuts if c is not None and box[0] < c < box[2]), box[2]]
+        out += [(left, box[1], right, box[3]) for left, right in pairwise(edges)]
+    return out
 
 
 def _span(a: Sequence[int], b: Sequence[int], axis: int) -> int:

@@ -24,7 +24,7 @@ from PIL import Image
 
 from config.settings import get_settings
 from engines.base import Engine, EngineError, EngineUnavailable
-from engines.layout import Region, block_records, reading_blocks, region_blocks
+from engines.layout import Region, block_records, reading_blocks, region_blocks, split_across_regions
 from engines.orientation import PageTransform, upright
 from engines.page_regions import TesseractRegions
 from workers.store import pad_box
@@ -88,6 +88,36 @@ def find_regions(image: npt.NDArray[np.uint8], finder: TesseractRegions | None) 
         return []
 
 
+def blank_column(image: npt.NDArray[np.uint8], box: tuple[int, int, int, int], x: int) -> int | None:
+    """The middle of the blank gap nearest ``x`` (within one line height of it) where no dark ink runs down
+    the line, at least two thirds of the line's height wide (wider than a word space); None if there is none.
+    """
+    left, top, right, bottom = box
+    height = bottom - top
+    line = image[top:bottom, left:right]
+    if line.size == 0 or height < 3:
+        return None
+    gray = line.mean(axis=2) if line.ndim == 3 else line.astype(float)
+    # Ink: darker than halfway between the line's paper (bright end) and its ink (dark end).
+    low, high = np.percentile(gray, [2, 98])
+    if high - low < 32:
+        return None
+    start, end = max(left, x - height), min(right, x + height)
+    inked = (gray[:, start - left : end - left] < (low + high) / 2).sum(axis=0) > max(1, height // 30)
+    best: int | None = None
+    run = 0
+    for offset, has_ink in enumerate([*inked.tolist(), True]):
+        if not has_ink:
+            run += 1
+            continue
+        if run >= max(2, 2 * height // 3):
+            middle = start + offset - (run + 1) // 2
+            if best is None or abs(middle - x) < abs(best - x):
+                best = middle
+        run = 0
+    return best
+
+
 def find_lines(
     image: npt.NDArray[np.uint8],
     layout_engine: Engine,
@@ -107,6 +137,8 @@ def find_lines(
         found, error = [], {"code": "failed", "message": f"{type(exc).__name__}: {exc}"}
     finder = page_regions() if isinstance(regions, str) else regions
     areas = find_regions(image, finder) if found else []
+    if areas:
+        found = split_across_regions(found, areas, lambda box, x: blank_column(image, box, x))
     groups = region_blocks(found, areas) if areas else reading_blocks(found)
     order = [index for group in groups for index in group]
     boxes = [pad_box(found[i], width, height) for i in order] or [[0, 0, width, height]]

@@ -9,6 +9,7 @@ from engines.layout import (
     reading_blocks,
     reading_order,
     region_blocks,
+    split_across_regions,
 )
 
 
@@ -195,3 +196,29 @@ def test_a_line_no_region_holds_stays_in_its_column() -> None:
     boxes = [box for pair in zip(left, right, strict=True) for box in pair]
     regions = [Region((20, 100, 400, 342)), Region((380, 114, 780, 316))]
     assert _read(boxes, regions) == [*left, *right]
+
+
+def test_a_line_run_across_two_columns_is_cut_in_the_gutter() -> None:
+    regions = [Region((20, 100, 390, 400)), Region((410, 100, 780, 400))]
+    joined, alone = (30, 140, 770, 170), (30, 200, 380, 230)
+    assert split_across_regions([joined, alone], regions, lambda box, x: x) == [
+        (30, 140, 400, 170),
+        (400, 140, 770, 170),
+        alone,
+    ]
+    # No blank page in the gutter, or a line mostly in one region: it stays whole.
+    assert split_across_regions([joined], regions, lambda box, x: None) == [joined]
+    assert split_across_regions([(300, 140, 700, 170)], regions, lambda box, x: x) == [(300, 140, 700, 170)]
+
+
+def test_the_cut_goes_where_the_page_is_blank_and_never_at_a_word_space() -> None:
+    import numpy as np
+
+    from workers.page_layout import blank_column
+
+    page = np.full((60, 400, 3), 255, dtype=np.uint8)
+    page[20:40, 10:190] = 0  # left column's words
+    page[20:40, 215:390] = 0  # right column's words, 25 px of gutter for a 30 px line
+    assert 195 <= (blank_column(page, (0, 15, 400, 45), 180) or 0) <= 210
+    page[20:40, 190:202] = 0  # now only 13 px: a word space, not a gutter
+    assert blank_column(page, (0, 15, 400, 45), 200) is None
