@@ -31,6 +31,9 @@ NEAR_LINES = 1.5
 REGION_SHARE = 0.5
 # A region at most this many line heights tall above (below) all others is a running head (footer).
 HEAD_LINES = 2.5
+# ... and set off from them by at least this many line heights (the last lines of columns ending together
+# sit closer: one line's spacing).
+HEAD_GAP = 0.75
 # A line is cut between side-by-side regions only when each holds at least this share of its width.
 SPLIT_SHARE = 0.3
 
@@ -93,7 +96,7 @@ def region_blocks(boxes: Sequence[Box], regions: Sequence[Region]) -> list[list[
     if not regions:
         return reading_blocks(boxes)
     line_height = max(1.0, median(b[3] - b[1] for b in boxes)) if boxes else 1.0
-    regions = heads_first(regions, HEAD_LINES * line_height)
+    regions = heads_first(regions, line_height)
     owner = [_owner(box, regions) for box in boxes]
     members: list[list[int]] = [[] for _ in regions]
     for index, region in enumerate(owner):
@@ -133,15 +136,18 @@ def left_first(groups: Sequence[list[int]], boxes: Sequence[Box]) -> list[list[i
     return ordered
 
 
-def heads_first(regions: Sequence[Region], max_height: float) -> list[Region]:
-    """``regions`` with the short ones (at most ``max_height`` tall) that lie above every other region
-    (running heads, page numbers) first, left to right, and those below every other region (page
-    footers) last.
+def heads_first(regions: Sequence[Region], line_height: float) -> list[Region]:
+    """``regions`` with the short ones (at most :data:`HEAD_LINES` line heights tall) that lie above every
+    other region, set off from them by at least :data:`HEAD_GAP` line heights (running heads, page
+    numbers), first, left to right, and those below every other region, set off likewise (page footers),
+    last.
 
     Tesseract orders a running head set over the right column after the whole left column; a reader
-    takes the top of the page first. Tall regions keep their place: a column that starts or ends beyond
-    the other column's text is still read in its turn.
+    takes the top of the page first. Tall regions keep their place (a column that starts or ends beyond
+    the other column's text is still read in its turn), and so do the last lines of columns that end
+    together, which sit one line's spacing under the rest.
     """
+    max_height, gap = HEAD_LINES * line_height, HEAD_GAP * line_height
     rest = list(regions)
     heads: list[Region] = []
     while len(rest) > 1:
@@ -149,7 +155,7 @@ def heads_first(regions: Sequence[Region], max_height: float) -> list[Region]:
         others = [r for r in rest if r not in row]
         if not others or any(r.box[3] - r.box[1] > max_height for r in row):
             break
-        if max(r.box[3] for r in row) > min(r.box[1] for r in others) + 0.25 * max_height:
+        if min(r.box[1] for r in others) - max(r.box[3] for r in row) < gap:
             break
         heads += sorted(row, key=lambda r: r.box[0])
         rest = others
@@ -159,7 +165,7 @@ def heads_first(regions: Sequence[Region], max_height: float) -> list[Region]:
         others = [r for r in rest if r not in row]
         if not others or any(r.box[3] - r.box[1] > max_height for r in row):
             break
-        if min(r.box[1] for r in row) < max(r.box[3] for r in others) - 0.25 * max_height:
+        if min(r.box[1] for r in row) - max(r.box[3] for r in others) < gap:
             break
         feet = sorted(row, key=lambda r: r.box[0]) + feet
         rest = others

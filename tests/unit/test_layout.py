@@ -169,7 +169,7 @@ def test_lines_no_region_holds_keep_their_place_after_the_line_read_before_them(
 def test_a_running_head_over_the_right_column_is_read_before_the_left_column() -> None:
     head, number = Region((420, 20, 780, 50), "pullout"), Region((20, 20, 60, 50))
     left, right = Region((20, 100, 380, 900)), Region((420, 100, 780, 900))
-    assert heads_first([left, head, right, number], max_height=75) == [number, head, left, right]
+    assert heads_first([left, head, right, number], line_height=30) == [number, head, left, right]
 
 
 def test_a_tall_column_starting_lower_keeps_its_turn() -> None:
@@ -179,7 +179,7 @@ def test_a_tall_column_starting_lower_keeps_its_turn() -> None:
         Region((420, 100, 780, 300)),
         Region((420, 310, 780, 900)),
     )
-    assert heads_first([left, right_top, right_rest], max_height=75) == [left, right_top, right_rest]
+    assert heads_first([left, right_top, right_rest], line_height=30) == [left, right_top, right_rest]
 
 
 def test_of_two_side_by_side_regions_read_one_after_the_other_the_left_one_comes_first() -> None:
@@ -222,3 +222,13 @@ def test_the_cut_goes_where_the_page_is_blank_and_never_at_a_word_space() -> Non
     assert 195 <= (blank_column(page, (0, 15, 400, 45), 180) or 0) <= 210
     page[20:40, 190:202] = 0  # now only 13 px: a word space, not a gutter
     assert blank_column(page, (0, 15, 400, 45), 200) is None
+
+
+def test_the_last_lines_of_columns_ending_together_are_not_a_footer() -> None:
+    # Each column's last paragraph is a block of one line, one line's spacing under the rest; the footer
+    # sits further down.
+    left, right = Region((40, 125, 406, 660)), Region((600, 125, 982, 655))
+    left_end, right_end = Region((41, 681, 418, 704)), Region((602, 681, 981, 704))
+    footer = Region((42, 825, 429, 848))
+    regions = [left, left_end, footer, right, right_end]
+    assert heads_first(regions, line_height=38) == [left, left_end, right, right_end, footer]
