@@ -33,6 +33,7 @@ import random
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -183,28 +184,33 @@ def mnist_digits(count: int) -> list[tuple[bytes, str]]:
     return found
 
 
-def bench_chars(http: requests.Session, url: str, batches: int, size: int) -> list[str]:
+def bench_chars(http: requests.Session, url: str, batches: int, size: int, clients: int = 1) -> list[str]:
     """Characters per second through /v1/batch_predict (``batches`` batches of ``size`` MNIST digits, cache
-    off, one client), and whether each default batch item reads as the same image sent as a job alone."""
+    off, sent by ``clients`` concurrent clients), and whether each default batch item of the first batch
+    reads as the same image sent as a job alone."""
     chars = mnist_digits(batches * size)
+    parts = [chars[start : start + size] for start in range(0, len(chars), size)]
     configs = {"emnist_cnn alone": {"engines": "emnist_cnn"}, "default": {}}
-    rows = ["| configuration | chars | seconds | chars/s | accuracy | same as single jobs |",
+    rows = [f"| configuration ({clients} client{'s' if clients > 1 else ''}) | chars | seconds | chars/s | accuracy |"
+            " same as single jobs |",
             "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
     for name, form in configs.items():
-        results: list[dict[str, Any]] = []
+        data = {"mode": "char", "cache": "false", **form}
+
+        def send(part: list[tuple[bytes, str]], data: dict[str, str] = data) -> list[dict[str, Any]]:
+            with requests.Session() as own:
+                files = [("images", (f"{i}.png", png)) for i, (png, _) in enumerate(part)]
+                response = own.post(f"{url}/v1/batch_predict", files=files, data=data, timeout=300)
+                response.raise_for_status()
+                return list(response.json()["results"])
+
         started = time.perf_counter()
-        for start in range(0, len(chars), size):
-            part = chars[start : start + size]
-            files = [("images", (f"{i}.png", data)) for i, (data, _) in enumerate(part)]
-            data = {"mode": "char", "cache": "false", **form}
-            response = http.post(f"{url}/v1/batch_predict", files=files, data=data, timeout=300)
-            response.raise_for_status()
-            results += response.json()["results"]
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            results = [item for answered in pool.map(send, parts) for item in answered]
         seconds = time.perf_counter() - started
         done = [r for r in results if r["status"] == "succeeded"]
-        right = sum(
-            r["result"]["character"] == truth for r, (_, truth) in zip(results, chars, strict=True) if r["result"]
-        )
+        pairs = zip(results, chars, strict=True)
+        right = sum(r["result"]["character"] == truth for r, (_, truth) in pairs if r["result"])
         same = "" if form else _same_as_single_jobs(http, url, chars[:size], results[:size])
         rows.append(f"| {name} | {len(done)}/{len(chars)} | {seconds:.2f} | {len(done) / seconds:.0f} | "
                     f"{100 * right / len(chars):.1f}% | {same} |")  # fmt: skip
@@ -294,6 +300,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=6)
     parser.add_argument("--batches", type=int, default=5, help="batches of --chars MNIST digits")
     parser.add_argument("--chars", type=int, default=64, help="characters per batch")
+    parser.add_argument("--clients", type=int, default=1, help="concurrent clients sending the batches")
     parser.add_argument("--real-pages", action="store_true", help="also the real printed pages of ../shared/data")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
@@ -303,11 +310,14 @@ def main() -> None:
         print("\n".join(page_rows))
         real_rows = bench_real_pages(http, args.url) if args.real_pages else []
         print("\n".join(real_rows))
-        char_rows = bench_chars(http, args.url, args.batches, args.chars) if args.batches else []
+        char_rows = bench_chars(http, args.url, args.batches, args.chars, args.clients) if args.batches else []
         print("\n".join(char_rows))
     if not args.no_record:
         real = " --real-pages" if args.real_pages else ""
-        command = f"python bench/cost.py --pages {args.pages} --batches {args.batches} --chars {args.chars}{real}"
+        command = (
+            f"python bench/cost.py --pages {args.pages} --batches {args.batches} --chars {args.chars}"
+            f" --clients {args.clients}{real}"
+        )
         lines = [
             machine_line(),
             "- stack: `make run-detached` (one worker process per engine, one for voting, gunicorn API); the client",
