@@ -26,6 +26,7 @@ class ConfigIn(Schema):
         keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Raw()), allow_none=True
     )
     limits = fields.Dict(keys=fields.String(), values=fields.Raw(), allow_none=True)
+    languages = fields.List(fields.String(), allow_none=True)
 
 
 def config_view(config: RuntimeConfig) -> dict[str, Any]:
@@ -42,6 +43,7 @@ def config_view(config: RuntimeConfig) -> dict[str, Any]:
             "engines": config.engines,
             "presets": config.presets,
             "limits": config.limits,
+            "languages": config.languages,
         },
         "effective": {
             "default_preset": settings.default_preset,
@@ -49,6 +51,7 @@ def config_view(config: RuntimeConfig) -> dict[str, Any]:
             "engines": list(settings.engines),
             "presets": sorted({**svc.base_presets, **config.presets}),
             "limits": {name: getattr(settings, name) for name in LIMITS},
+            "languages": list(settings.languages),
         },
     }
 
@@ -67,7 +70,8 @@ def get_config() -> dict[str, Any]:
     description=(
         "A JSON object with any of: `default_preset`, `default_method`, `engines` (a subset of the deployment's), "
         "`presets` ({name: {engine: weight}}: replaces those presets' weights), `limits` (any of "
-        f"{', '.join(LIMITS)}, at most the deployment's). Send `null` to go back to the deployment's value. "
+        f"{', '.join(LIMITS)}, at most the deployment's), `languages` (ISO 639 codes jobs read when they name "
+        "none). Send `null` to go back to the deployment's value. "
         "Header `If-Match: <version>` refuses the change (409) if someone changed it since. Every API process "
         "applies it within OCR_RUNTIME_CONFIG_MAX_AGE_S; each change is in the audit log."
     ),

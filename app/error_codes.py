@@ -67,6 +67,11 @@ ERRORS: tuple[ErrorCode, ...] = (
     ErrorCode("invalid_weights", 422, "`weights` is not an object of enabled engine -> finite number >= 0, or all 0"),
     ErrorCode("unknown_engine", 422, "`engines` or `weights` names an engine not enabled here"),
     ErrorCode("unknown_preset", 422, "`preset` names no preset of this server"),
+    ErrorCode(
+        "unsupported_language",
+        422,
+        "`languages` holds a code we do not know, or one that the named engines (or every engine here) cannot read",
+    ),
     ErrorCode("invalid_mode", 422, "a mode the upload cannot be read in (`char` for a document)"),
     ErrorCode("no_layout_engine", 422, "page mode, but none of `OCR_LAYOUT_ENGINES` is enabled"),
     ErrorCode("idempotency_conflict", 422, "the `Idempotency-Key` was used before with a different request"),

@@ -7,6 +7,7 @@ from typing import Any
 import redis
 from apiflask import APIBlueprint
 
+from app.languages import languages_by_engine
 from app.schemas import HealthOut, ReadyOut, StatusOut
 from app.service import service
 
@@ -58,4 +59,6 @@ def status() -> dict[str, Any]:
         "presets": sorted(svc.presets),
         "default_method": svc.settings.default_method,
         "default_preset": svc.settings.default_preset,
+        "languages": languages_by_engine(svc.settings.engines, svc.settings),
+        "default_languages": list(svc.settings.languages),
     }

@@ -104,6 +104,8 @@ def _form_options() -> dict[str, Any]:
     options = _load(schema, form)
     if "engines" in options:
         options["engines"] = [name.strip() for name in options["engines"].split(",") if name.strip()]
+    if "languages" in options:
+        options["languages"] = [code.strip() for code in options["languages"].split(",") if code.strip()]
     if "weights" in options:
         options["weights"] = _weights_from_json(options["weights"])
     return options

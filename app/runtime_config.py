@@ -20,6 +20,7 @@ from typing import Any
 import redis
 
 from config.settings import Settings
+from engines.languages import UnknownLanguage, canonical_all
 from workers.store import PREFIX, now_iso
 
 CONFIG_KEY = f"{PREFIX}config"
@@ -53,6 +54,8 @@ class RuntimeConfig:
     engines: list[str] | None = None
     presets: dict[str, dict[str, float]] = field(default_factory=dict)
     limits: dict[str, int] = field(default_factory=dict)
+    # The languages a job reads when it names none (ISO 639-2 codes).
+    languages: list[str] | None = None
     updated_at: str | None = None
     updated_by: str | None = None
 
@@ -65,6 +68,8 @@ class RuntimeConfig:
             update["default_method"] = self.default_method
         if self.engines:
             update["engines"] = list(self.engines)
+        if self.languages:
+            update["languages"] = list(self.languages)
         return settings.model_copy(update=update) if update else settings
 
 
@@ -74,7 +79,7 @@ def validated(current: RuntimeConfig, changes: dict[str, Any], base: Settings, p
     ``presets``: the names the deployment knows; ``base``: the deployment's settings (the ceiling of limits
     and the set of engines).
     """
-    unknown = sorted(set(changes) - {"default_preset", "default_method", "engines", "presets", "limits"})
+    unknown = sorted(set(changes) - {"default_preset", "default_method", "engines", "presets", "limits", "languages"})
     if unknown:
         raise InvalidConfig(unknown[0][:40], "not a configurable field")
     merged = {**asdict(current), **changes}
@@ -93,7 +98,19 @@ def validated(current: RuntimeConfig, changes: dict[str, Any], base: Settings, p
         engines=_engines(merged.get("engines"), base),
         presets=new_presets,
         limits=_limits(merged.get("limits") or {}, base),
+        languages=_languages(merged.get("languages")),
     )
+
+
+def _languages(languages: Any) -> list[str] | None:
+    if languages is None:
+        return None
+    if not isinstance(languages, list) or not languages or not all(isinstance(c, str) for c in languages):
+        raise InvalidConfig("languages", "a non-empty list of ISO 639 codes")
+    try:
+        return list(canonical_all(languages))
+    except UnknownLanguage as exc:
+        raise InvalidConfig("languages", str(exc)) from exc
 
 
 def _engines(engines: Any, base: Settings) -> list[str] | None:

@@ -42,6 +42,13 @@ PDF_TEXT_HELP = (
 )
 
 
+LANGUAGES_HELP = (
+    "ISO 639 codes of the languages the text is in, e.g. deu or [deu, fra] (default from OCR_LANGUAGES, eng); "
+    "engines that cannot read all of them are left out (skipped_engines), the others read with their data for "
+    "them; a code no engine here reads is a 422"
+)
+
+
 class OptionsFields(Schema):
     """Options shared by every recognition request."""
 
@@ -74,6 +81,12 @@ class OptionsFields(Schema):
     )
     cascade = fields.Boolean(load_default=True, metadata={"description": CASCADE_HELP})
     upright = fields.Boolean(load_default=True, metadata={"description": UPRIGHT_HELP})
+    languages = fields.List(
+        fields.String(validate=validators.Length(min=1, max=16)),
+        load_default=None,
+        validate=validators.Length(min=1, max=8),
+        metadata={"description": LANGUAGES_HELP},
+    )
     callback_url = fields.String(load_default=None, metadata={"description": CALLBACK_HELP})
     pdf_text = fields.Boolean(load_default=False, metadata={"description": PDF_TEXT_HELP})
 
@@ -104,6 +117,9 @@ class JobFormIn(Schema):
     content = fields.String(validate=validators.OneOf(CONTENTS), metadata={"description": CONTENT_HELP})
     cascade = fields.Boolean(metadata={"description": CASCADE_HELP})
     upright = fields.Boolean(metadata={"description": UPRIGHT_HELP})
+    languages = fields.String(
+        validate=validators.Length(min=1, max=100), metadata={"description": "comma-separated: " + LANGUAGES_HELP}
+    )
     callback_url = fields.String(metadata={"description": CALLBACK_HELP})
     pdf_text = fields.Boolean(metadata={"description": PDF_TEXT_HELP})
 
@@ -289,8 +305,12 @@ class ResultOut(Schema):
     skipped_engines = fields.Dict(
         keys=fields.String(),
         values=fields.String(),
-        metadata={"description": "engines not run because they could not change the answer (engine -> why)"},
+        metadata={
+            "description": "engines not run because they could not change the answer or cannot read the job's "
+            "languages (engine -> why)"
+        },
     )
+    languages = fields.List(fields.String(), metadata={"description": "the languages the job was read in"})
     cascade = fields.Nested(CascadeOut, allow_none=True)
     char_cascade = fields.Nested(LineCascadeOut, allow_none=True, metadata={"description": "char jobs"})
     model_versions = fields.Dict(keys=fields.String(), values=fields.String())
@@ -425,3 +445,9 @@ class StatusOut(Schema):
     presets = fields.List(fields.String())
     default_method = fields.String()
     default_preset = fields.String()
+    languages = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "engine -> the languages it can read here (ISO 639-2)"},
+    )
+    default_languages = fields.List(fields.String())

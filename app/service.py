@@ -17,6 +17,7 @@ from app.document_jobs import document_view, submit_document
 from app.documents import DocumentPages, is_document, split_document
 from app.errors import ApiError
 from app.images import ValidatedImage, downscaled, validate_image
+from app.languages import resolve_languages
 from app.quotas import Quotas
 from app.runtime_config import ConfigStore
 from config.settings import Settings
@@ -93,6 +94,9 @@ class Service:
         except InvalidPresets as exc:  # e.g. an explicit JSON weight that is not a finite number >= 0
             raise ApiError(422, "invalid_weights", str(exc)) from exc
         self._check_request_weights(raw.get("weights"))
+        read = resolve_languages(
+            raw.get("languages"), tuple(dict.fromkeys(engines)), bool(raw.get("engines")), self.settings
+        )
         requested = raw.get("mode") or "auto"
         mode = decide_mode(image, requested)
         preset = raw.get("preset") or (None if raw.get("weights") else self.settings.default_preset)
@@ -102,7 +106,7 @@ class Service:
         fitted = self.fitted.get(preset) if preset and not overridden else None
         options = JobOptions(
             mode=mode,
-            engines=tuple(dict.fromkeys(engines)),
+            engines=read.engines,
             method=raw.get("method") or (fitted.method if fitted else self.settings.default_method),
             weights=weights,
             requested_mode=requested,
@@ -115,6 +119,8 @@ class Service:
             cascade=raw.get("cascade", True),
             upright=raw.get("upright", True),
             cache_scope=owner,
+            skipped_engines=read.skipped,
+            languages=read.languages,
         )
         return without_silent_engines(options, named=bool(raw.get("engines")))
 

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from engines.languages import canonical_all
+
 ROOT = Path(__file__).resolve().parent.parent
 VotingMethod = Literal["weighted", "confidence", "majority", "select"]
 
@@ -41,6 +43,8 @@ class Settings(BaseSettings):
     engine_plugins: dict[str, str] = {}
     tessdata_path: Path = Path("/usr/share/tesseract-ocr/5/tessdata")
     tesseract_lang: str = "eng"
+    # The languages a job reads when it names none (ISO 639 codes, engines/languages.py); OCR_LANGUAGES=deu,fra.
+    languages: Annotated[list[str], NoDecode] = ["eng"]
     top_k: int = Field(5, ge=1, le=20)
     # Threads per worker process for onnxruntime and torch engines (one process per core scales best).
     onnx_threads: int = Field(1, ge=1)
@@ -129,12 +133,18 @@ class Settings(BaseSettings):
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(9808, ge=0, le=65535)
 
-    @field_validator("engines", "layout_engines", "webhook_allow", "metrics_allow", mode="before")
+    @field_validator("engines", "layout_engines", "webhook_allow", "metrics_allow", "languages", mode="before")
     @classmethod
     def _split_engines(cls, value: object) -> object:
         if isinstance(value, str):
             return [name.strip() for name in value.split(",") if name.strip()]
         return value
+
+    @field_validator("languages", mode="after")
+    @classmethod
+    def _canonical_languages(cls, value: list[str]) -> list[str]:
+        # UnknownLanguage is a ValueError: an unknown code stops the service at start, naming it.
+        return list(canonical_all(value)) or ["eng"]
 
     @model_validator(mode="after")
     def _check_limits(self) -> Settings:

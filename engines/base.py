@@ -210,6 +210,17 @@ class Engine(abc.ABC):
         """Build the engine from the service settings; adapters override to pick their options."""
         return cls()
 
+    @classmethod
+    def languages(cls, settings: Settings) -> frozenset[str]:
+        """The languages (ISO 639-2 codes, :mod:`engines.languages`) this engine can read here, known without
+        loading its model; adapters whose model writes more than English override it."""
+        return frozenset({"eng"})
+
+    def for_languages(self, languages: tuple[str, ...]) -> Engine:
+        """The engine that reads text in ``languages`` (all of them among :meth:`languages`): this one when
+        its one model reads every language it declares; adapters with a model per language override it."""
+        return self
+
     @property
     @abc.abstractmethod
     def model_version(self) -> str:

@@ -30,6 +30,7 @@ from engines.base import (
 from engines.ctc import CHAR_CLASSES, allowed_mask, greedy_decode, ranked_alternatives
 from engines.ctc_words import strip_spaces, words_of
 from engines.files import checked_digest, cpu_session
+from engines.languages import written_by
 from engines.line_input import STRIDE, input_width, pad_batch, prepare_line
 from engines.preprocess import crop_to_ink, dark_ink_on_light, is_blank, to_gray
 
@@ -69,6 +70,9 @@ class LineReaderEngine(Engine):
         if "character" not in meta:
             raise EngineUnavailable(f"{onnx_path} carries no 'character' list in its metadata")
         self._characters = ["<blank>", *meta["character"]]
+        if metadata.get("charset", meta["character"]) != meta["character"]:
+            # metadata.json's charset declares the languages the engine reads: it must be the model's own.
+            raise EngineUnavailable(f"{model_dir / METADATA_FILE}: its charset is not the one {onnx_path} carries")
         self._input = self._session.get_inputs()[0].name
         self._char_mask = allowed_mask(self._characters, CHAR_CLASSES)
         self._text_mask = allowed_mask(self._characters, None)
@@ -78,6 +82,17 @@ class LineReaderEngine(Engine):
     def from_settings(cls, settings: Settings) -> LineReaderEngine:
         """Model folder from ``OCR_LINE_READER_MODEL_DIR``, threads from ``OCR_ONNX_THREADS``."""
         return cls(settings.line_reader_model_dir, settings.onnx_threads, settings.line_reader_model_sha256)
+
+    @classmethod
+    def languages(cls, settings: Settings) -> frozenset[str]:
+        """The languages whose letters the model's character set (``charset`` in ``metadata.json``) holds; a
+        model folder that does not list its characters is taken as English only."""
+        try:
+            metadata = json.loads((settings.line_reader_model_dir / METADATA_FILE).read_text())
+        except (OSError, ValueError):
+            return frozenset({"eng"})
+        charset = metadata.get("charset") if isinstance(metadata, dict) else None
+        return written_by(charset) if isinstance(charset, str) else frozenset({"eng"})
 
     @property
     def model_version(self) -> str:

@@ -35,6 +35,7 @@ from engines.base import (
 from engines.ctc import CHAR_CLASSES, LATIN_TEXT, allowed_mask, greedy_decode, ranked_alternatives
 from engines.ctc_words import strip_spaces, words_of
 from engines.files import file_digest
+from engines.languages import written_by
 from engines.preprocess import (
     GlyphInput,
     dark_ink_on_light,
@@ -104,6 +105,12 @@ class PaddleOcrEngine(Engine):
     def from_settings(cls, settings: Settings) -> PaddleOcrEngine:
         """Threads from ``OCR_ONNX_THREADS``; models from ``OCR_PADDLEOCR_MODELS`` (default: rapidocr's own)."""
         return cls(threads=settings.onnx_threads, model_paths=settings.paddleocr_models)
+
+    @classmethod
+    def languages(cls, settings: Settings) -> frozenset[str]:
+        """The languages whose letters the recogniser may write here: its dictionary holds all of
+        :data:`LATIN_TEXT` (Latin-1 letters), to which the adapter restricts it."""
+        return written_by(LATIN_TEXT)
 
     @property
     def model_version(self) -> str:

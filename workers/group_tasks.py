@@ -89,7 +89,13 @@ def start_group(job_ids: list[str], images: list[str], options: dict[str, Any]) 
 
 @celery_app.task(name="ocr.recognize_group")
 def recognize_group(
-    job_ids: list[str], engine_name: str, images: list[str], mode: str, top_k: int, steps: list[str] | None = None
+    job_ids: list[str],
+    engine_name: str,
+    images: list[str],
+    mode: str,
+    top_k: int,
+    steps: list[str] | None = None,
+    languages: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run one engine once on every job's image; returns ``{"engine", "jobs": {job_id: output}}`` where each
     output is what :func:`workers.tasks.recognize` returns for that job alone."""
@@ -105,7 +111,13 @@ def recognize_group(
     outputs = {job_id: expired for job_id in job_ids if pngs[job_id] is None}
     if present:
         read = run_engine(
-            engine_name, lambda: [decode_png(pngs[job_id] or b"") for job_id in present], mode, top_k, steps, "a group"
+            engine_name,
+            lambda: [decode_png(pngs[job_id] or b"") for job_id in present],
+            mode,
+            top_k,
+            steps,
+            "a group",
+            languages,
         )
         for index, job_id in enumerate(present):
             outputs[job_id] = {**read, "results": [read["results"][index]]} if read["ok"] else read

@@ -37,6 +37,10 @@ class JobOptions:
     # The API key that owns the job when keys are required: results are cached per owner, so a cache hit
     # never tells one client what another sent.
     cache_scope: str | None = None
+    # The languages to read (ISO 639-2, engines/languages.py), in the client's order: engines that cannot
+    # read every one are left out (skipped_engines), the others read with their data for them. Empty in
+    # jobs stored before languages existed: each engine's default model.
+    languages: tuple[str, ...] = ()
 
     def cache_material(self) -> dict[str, Any]:
         """Everything in the options that can change a result (part of the content key), and the owner's
@@ -53,6 +57,7 @@ class JobOptions:
             "content": self.content,
             "cascade": self.cascade,
             "upright": self.upright if self.mode == "page" else None,
+            "languages": list(self.languages),
         }
         if self.cache_scope:
             material["scope"] = self.cache_scope
@@ -64,12 +69,13 @@ class JobOptions:
         a new dict, so changing the result's top level never changes these options."""
         data = {f.name: _copied(getattr(self, f.name)) for f in fields(self)}
         data["engines"] = list(self.engines)
+        data["languages"] = list(self.languages)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobOptions:
         """Inverse of :meth:`to_dict`."""
-        return cls(**{**data, "engines": tuple(data["engines"])})
+        return cls(**{**data, "engines": tuple(data["engines"]), "languages": tuple(data.get("languages", ()))})
 
 
 def _copied(value: Any) -> Any:

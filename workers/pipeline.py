@@ -207,7 +207,15 @@ def queue_group_recognition(
     header = [
         celery_app.signature(
             "ocr.recognize_group",
-            args=(job_ids, name, images, options.mode, options.top_k, voting_rule(options).preprocess.get(name)),
+            args=(
+                job_ids,
+                name,
+                images,
+                options.mode,
+                options.top_k,
+                voting_rule(options).preprocess.get(name),
+                list(options.languages) or None,
+            ),
         ).set(queue=queue_for(name))
         for name in names
     ]
@@ -247,7 +255,8 @@ def _recognize(
     indexes: list[int] | None,
 ) -> Signature:
     steps = voting_rule(options).preprocess.get(engine) or None
-    args = (job_id, engine, image_sha256, options.mode, options.top_k, boxes, steps, indexes)
+    languages = list(options.languages) or None
+    args = (job_id, engine, image_sha256, options.mode, options.top_k, boxes, steps, indexes, languages)
     return celery_app.signature("ocr.recognize", args=args).set(queue=queue_for(engine))
 
 

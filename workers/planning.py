@@ -51,7 +51,7 @@ def without_silent_engines(options: JobOptions, named: bool) -> JobOptions:
         return options
     reason = f"weight 0 for {kind} jobs in this voting: it cannot change the answer"
     skipped = {name: reason for name in options.engines if name not in running}
-    return replace(options, engines=running, skipped_engines=skipped)
+    return replace(options, engines=running, skipped_engines={**options.skipped_engines, **skipped})
 
 
 def stages(options: JobOptions, rule: KindVoting | None = None) -> Stages:

@@ -52,6 +52,7 @@ def build_result(
         "weights": {name: rule.weights.get(name, 1.0) for name in readings},
         "failed_engines": failed,
         "skipped_engines": dict(options.skipped_engines),
+        "languages": list(options.languages),
         "model_versions": {name: _first(results).model_version for name, results in readings.items() if results},
     }
     boxes = (layout or {}).get("boxes") or [[0, 0, *(image_size or [0, 0])]]

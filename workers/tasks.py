@@ -47,11 +47,13 @@ def recognize(
     boxes: list[list[int]] | None = None,
     steps: list[str] | None = None,
     indexes: list[int] | None = None,
+    languages: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run one engine on the job's image (or on each line box of it) and return its results as JSON.
 
     ``steps``: the optional preprocessing steps (:mod:`engines.steps`) the job's preset gives this engine.
     ``indexes``: which of the job's crops ``boxes`` are (a cascade's later stage reads only some).
+    ``languages``: the job's languages (None: the engine's own default model).
     """
     store = job_store()
     store.mark_running(job_id)
@@ -68,7 +70,7 @@ def recognize(
         image = decode_png(png)
         return [image] if boxes is None else [crop_box(image, box) for box in boxes]
 
-    output = run_engine(engine_name, crops, mode, top_k, steps, job_id)
+    output = run_engine(engine_name, crops, mode, top_k, steps, job_id, languages)
     output = {**output, "indexes": indexes} if indexes is not None and output["ok"] else output
     # Kept for job_failed: if another engine's task is killed, the job is voted with this one.
     store.save_output(job_id, engine_name, output)
@@ -76,12 +78,21 @@ def recognize(
 
 
 def run_engine(
-    engine_name: str, crops: Callable[[], list[Any]], mode: str, top_k: int, steps: list[str] | None, where: str
+    engine_name: str,
+    crops: Callable[[], list[Any]],
+    mode: str,
+    top_k: int,
+    steps: list[str] | None,
+    where: str,
+    languages: list[str] | None = None,
 ) -> dict[str, Any]:
     """One engine call on the crops ``crops()`` makes, as a recognition task's output: the results, or a
-    failure entry for whatever went wrong (a time limit, an engine error, anything else)."""
+    failure entry for whatever went wrong (a time limit, an engine error, anything else). ``languages``:
+    the engine reads with its model for them (the API sent only engines that can)."""
     try:
         engine = engine_pool().get(engine_name)
+        if languages:
+            engine = engine.for_languages(tuple(languages))
         images = crops()
         if steps:
             images = [apply_steps(crop, steps) for crop in images]

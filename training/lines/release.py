@@ -24,6 +24,8 @@ def write_metadata(out_dir: Path, version: str, extra: dict[str, Any] | None = N
         "input": {"name": "x", "height": HEIGHT, "channels": 3, "normalise": "(pixel / 255 - 0.5) / 0.5"},
         "output": {"name": "probabilities", "blank": 0},
         "characters": len(LINE_CHARSET),
+        # The languages the engine declares are read from this (engines.line_reader.LineReaderEngine.languages).
+        "charset": LINE_CHARSET,
         "files": {MODEL_FILE: {"sha256": file_digest(out_dir / MODEL_FILE)}},
         **(extra or {}),
     }
