@@ -75,7 +75,16 @@ def queue_chunk(
     header = [
         app.signature(
             "ocr.recognize_batch",
-            args=(batch_id, name, indexes, images, options.mode, options.top_k, rule.preprocess.get(name)),
+            args=(
+                batch_id,
+                name,
+                indexes,
+                images,
+                options.mode,
+                options.top_k,
+                rule.preprocess.get(name),
+                list(options.languages) or None,
+            ),
         ).set(queue=queue_for(name))
         for name in names
     ]
@@ -97,6 +106,7 @@ def recognize_batch(
     mode: str,
     top_k: int,
     steps: list[str] | None = None,
+    languages: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run one engine once on every item of a chunk; returns ``{"engine", "items": {index: output}}`` where
     each output is what :func:`workers.tasks.recognize` returns for that image alone."""
@@ -117,6 +127,7 @@ def recognize_batch(
             top_k,
             steps,
             f"batch {batch_id}",
+            languages,
         )
         for order, position in enumerate(present):
             outputs[str(indexes[position])] = {**read, "results": [read["results"][order]]} if read["ok"] else read
