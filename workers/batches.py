@@ -144,6 +144,7 @@ def settle(store: JobStore, batch_id: str) -> bool:
         fields["status"] = "failed"
         fields["error"] = {"code": "all_items_failed", "message": f"none of the {len(items)} images could be read"}
     store.set_fields(batch_id, fields)
+    store.signal_finished(batch_id)
     return True
 
 

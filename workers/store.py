@@ -32,6 +32,8 @@ STARTED_KEY = f"{PREFIX}started"
 WORKERS_KEY = f"{PREFIX}workers"
 # Bump when the content or meaning of a job result changes.
 RESULT_FORMAT = 3
+# How long a job's finish signal waits for a waiter that has not started waiting yet.
+FINISHED_SIGNAL_TTL_S = 60
 JOB_STATUSES = ("queued", "running", "succeeded", "failed")
 
 
@@ -216,6 +218,7 @@ class JobStore:
     def finish_job(self, job_id: str, result: dict[str, Any]) -> None:
         """Record a successful result."""
         self._write_job(job_id, {"status": "succeeded", "finished_at": now_iso(), "result": result})
+        self.signal_finished(job_id)
 
     def count_delivery(self, job_id: str, engine: str) -> int:
         """Count one more delivery of a job's task for ``engine``; returns how many there have been."""
@@ -278,24 +281,38 @@ class JobStore:
         """Record why a job failed."""
         error = {"code": code, "message": message}
         self._write_job(job_id, {"status": "failed", "finished_at": now_iso(), "error": error})
+        self.signal_finished(job_id)
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         """The job record with its JSON fields decoded, or None when unknown or expired."""
         return _decoded_record(self.client.hgetall(self.job_key(job_id)))
 
     def wait_for_job(self, job_id: str, timeout_s: float) -> dict[str, Any] | None:
-        """Poll until the job is finished or ``timeout_s`` passes; return the last record seen.
+        """Wait until the job is finished or ``timeout_s`` passes; return the last record seen.
 
-        Only the status is polled (a batch's record holds every item's result); the record is read once.
+        The waiter blocks on the job's finish signal (:meth:`signal_finished`) instead of polling, so it
+        wakes as soon as the result is written; the status is checked again after each wake (or every
+        second), and the record (a batch's holds every item's result) is read once at the end.
         """
         deadline = time.monotonic() + timeout_s
-        delay = 0.002
+        signal = f"{PREFIX}finished:{job_id}"
         while True:
             status = self.client.hget(self.job_key(job_id), "status")
-            if status is None or json.loads(status) in ("succeeded", "failed") or time.monotonic() >= deadline:
+            remaining = deadline - time.monotonic()
+            if status is None or json.loads(status) in ("succeeded", "failed") or remaining <= 0:
                 return self.get_job(job_id)
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.05)
+            # Below the client's socket timeout; Redis takes fractions of a second here.
+            if self.client.blpop([signal], timeout=min(1.0, max(0.01, remaining))) is not None:
+                self.signal_finished(job_id)  # put back for any other waiter of the same job
+
+    def signal_finished(self, job_id: str) -> None:
+        """Wake whoever waits for the job (:meth:`wait_for_job`); the signal lapses with a short TTL."""
+        signal = f"{PREFIX}finished:{job_id}"
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.rpush(signal, 1)
+            pipe.ltrim(signal, 0, 0)
+            pipe.expire(signal, FINISHED_SIGNAL_TTL_S)
+            pipe.execute()
 
     # Cache
     def get_cached(self, key: str) -> dict[str, Any] | None:
