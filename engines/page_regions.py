@@ -19,9 +19,13 @@ from typing import Any
 
 from PIL import Image
 
-from engines.base import Crop, EngineFailure, EngineUnavailable
+from engines.base import Box, Crop, EngineFailure, EngineUnavailable
 from engines.layout import Region
 from engines.preprocess import dark_ink_on_light, to_gray
+
+# Pages with a longer side are shrunk to it for the analysis (a 300-dpi A4 page is 3,508 pixels long); it
+# bounds the time a 40-megapixel upload costs, and column finding needs no more detail.
+MAX_SIDE = 5000
 
 # tesserocr's PT block types (Tesseract's PolyBlockType) that hold text, by their names here.
 TEXT_BLOCKS = {
@@ -58,14 +62,20 @@ class TesseractRegions:
         tess = self._tesserocr
         if self._api is None:
             self._api = tess.PyTessBaseAPI(path=self._path, lang=self._lang, psm=tess.PSM.AUTO_ONLY)
+        page = Image.fromarray(dark_ink_on_light(to_gray(image)))
+        scale = max(page.size) / MAX_SIDE
+        if scale > 1:
+            page = page.resize((round(page.width / scale), round(page.height / scale)), Image.Resampling.BOX)
         try:
-            self._api.SetImage(Image.fromarray(dark_ink_on_light(to_gray(image))))
+            self._api.SetImage(page)
             iterator = self._api.AnalyseLayout()
             regions = list(self._blocks(iterator)) if iterator is not None else []
         except RuntimeError as exc:
             raise EngineFailure(f"tesseract page layout failed: {exc}") from exc
         finally:
             self._api.Clear()
+        if scale > 1:
+            regions = [Region(_scaled(r.box, scale), r.kind) for r in regions]
         return regions
 
     def _blocks(self, iterator: Any) -> Iterable[Region]:
@@ -84,3 +94,8 @@ class TesseractRegions:
         if self._api is not None:
             self._api.End()
             self._api = None
+
+
+def _scaled(box: Box, scale: float) -> Box:
+    left, top, right, bottom = box
+    return (round(left * scale), round(top * scale), round(right * scale), round(bottom * scale))
