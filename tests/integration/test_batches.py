@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import time
 
 import numpy as np
 import pytest
@@ -140,3 +141,25 @@ def test_a_batch_chunk_killed_at_the_hard_time_limit_restarts_its_items_alone(
     # The good items ran again alone after their chunk's task was killed at the 5 s hard limit.
     assert [items[0]["result"]["character"], items[2]["result"]["character"]] == ["A", "7"]
     assert all(item["result"]["processing_time_ms"] > 5000 for item in (items[0], items[2]))
+
+
+def test_a_batch_survives_sigkill_of_its_engine_worker(app_client, start_worker) -> None:
+    from app.service import service
+
+    doomed = start_worker("doomed-batch", ["engine.slow_tesseract"])
+    images = [render_png("first survivor"), render_png("second survivor")]
+    with app_client.application.app_context():
+        batch = service().submit_batch(images, {"mode": "text", "engines": ["slow_tesseract"], "cache": False})
+    deadline = time.monotonic() + 20
+    while app_client.get(f"/v1/jobs/{batch['id']}").get_json()["status"] != "running":
+        assert time.monotonic() < deadline, "the doomed worker never started the batch"
+        time.sleep(0.05)
+    time.sleep(0.5)  # inside the engine call: the slow engine sleeps before it answers
+    doomed.kill_hard()
+    rescuer = start_worker("rescuer-batch", ["engine.slow_tesseract"])
+    try:
+        job = wait_job(lambda jid: app_client.get(f"/v1/jobs/{jid}").get_json(), batch["id"], timeout=60)
+    finally:
+        rescuer.stop()
+    assert job["status"] == "succeeded", job
+    assert [item["result"]["text"] for item in job["items"]] == ["first survivor", "second survivor"]
