@@ -89,22 +89,12 @@ def worker(queues: str | None, concurrency: int, name: str, metrics_port: int | 
         "--without-mingle",
         *(["--task-events"] if task_events else []),
     ]
-    os.execve(args[0], args, worker_environment(name, metrics_port, concurrency))
+    os.execve(args[0], args, worker_environment(name, metrics_port))
 
 
-def onnx_threads_for(concurrency: int) -> int:
-    """onnxruntime intra-op threads per pool process: the cores this worker may use shared among its pool
-    processes, at most 4 (one page job then uses the machine's cores, as Tesseract's OpenMP does; a full
-    worker does not oversubscribe them)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(4, cores // max(1, concurrency)))
-
-
-def worker_environment(name: str, metrics_port: int | None, concurrency: int = 1) -> dict[str, str]:
-    """This environment plus the worker's metrics port, its own Prometheus multiprocess directory and, unless
-    set, ``OCR_ONNX_THREADS`` for its concurrency (:func:`onnx_threads_for`)."""
+def worker_environment(name: str, metrics_port: int | None) -> dict[str, str]:
+    """This environment plus the worker's metrics port and its own Prometheus multiprocess directory."""
     env = dict(os.environ)
-    env.setdefault("OCR_ONNX_THREADS", str(onnx_threads_for(concurrency)))
     node = re.sub(r"[^A-Za-z0-9_.-]", "_", name.replace("%h", socket.gethostname()))
     env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(Path(tempfile.gettempdir()) / "ocr-metrics" / f"worker-{node}"))
     if metrics_port is not None:
