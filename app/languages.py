@@ -8,7 +8,7 @@ minute, so a language pack installed while the API runs is seen soon without a r
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from app.errors import ApiError
@@ -76,3 +76,11 @@ def resolve_languages(
     }
     running = tuple(name for name in engines if name not in skipped)
     return JobLanguages(languages, running, skipped)
+
+
+def language_preset(default: str, languages: Sequence[str], presets: Collection[str]) -> str:
+    """The preset a job that names none votes with: ``<default>-<language>`` (e.g. ``general-deu``, fitted on
+    that language's lines) when the job reads one language and such a preset exists, else ``default``."""
+    if len(languages) == 1 and f"{default}-{languages[0]}" in presets:
+        return f"{default}-{languages[0]}"
+    return default

@@ -17,7 +17,7 @@ from app.document_jobs import document_view, submit_document
 from app.documents import DocumentPages, is_document, split_document
 from app.errors import ApiError
 from app.images import ValidatedImage, downscaled, validate_image
-from app.languages import resolve_languages
+from app.languages import language_preset, resolve_languages
 from app.quotas import Quotas
 from app.runtime_config import ConfigStore
 from config.settings import Settings
@@ -87,19 +87,20 @@ class Service:
         if disabled:
             shown = [name[:40] for name in disabled[:5]]  # never echo a client's megabyte back
             raise ApiError(422, "unknown_engine", f"not enabled here: {shown}; enabled: {self.settings.engines}")
+        read = resolve_languages(
+            raw.get("languages"), tuple(dict.fromkeys(engines)), bool(raw.get("engines")), self.settings
+        )
+        default_preset = language_preset(self.settings.default_preset, read.languages, self.presets)
         try:
-            weights = resolve_weights(self.presets, raw.get("preset"), raw.get("weights"), self.settings.default_preset)
+            weights = resolve_weights(self.presets, raw.get("preset"), raw.get("weights"), default_preset)
         except UnknownPreset as exc:
             raise ApiError(422, "unknown_preset", str(exc)) from exc
         except InvalidPresets as exc:  # e.g. an explicit JSON weight that is not a finite number >= 0
             raise ApiError(422, "invalid_weights", str(exc)) from exc
         self._check_request_weights(raw.get("weights"))
-        read = resolve_languages(
-            raw.get("languages"), tuple(dict.fromkeys(engines)), bool(raw.get("engines")), self.settings
-        )
         requested = raw.get("mode") or "auto"
         mode = decide_mode(image, requested)
-        preset = raw.get("preset") or (None if raw.get("weights") else self.settings.default_preset)
+        preset = raw.get("preset") or (None if raw.get("weights") else default_preset)
         # A preset fitted by `ocr calibrate` also brings its voting method and calibrations, unless the
         # runtime configuration gave it other weights.
         overridden = preset in self.runtime.current().presets

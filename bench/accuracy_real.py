@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--preset", action="append", default=[], help="NAME=PATH of a preset JSON file")
     parser.add_argument("--title", default="real data kept apart")
     parser.add_argument("--by", help="also one row per value of this manifest column (e.g. group)")
+    parser.add_argument("--content", help="presets answer as for requests with this content hint (e.g. printed)")
     args = parser.parse_args()
     items = load_items(args.manifest)
     readings = collect(items, "", False, False, None, tuple(args.readings))
@@ -77,7 +78,7 @@ def main() -> None:
     for kind, group in row_groups(readings, args.by).items():
         cells = [kind, str(len(group))]
         cells += [cell(group, [engine_answer(r, e) for r in group]) for e in engines]
-        answered = {name: preset_answers(group, preset, engines) for name, preset in presets.items()}
+        answered = {name: preset_answers(group, preset, engines, args.content) for name, preset in presets.items()}
         cells += [cell(group, answers) for answers in answered.values()]
         cells.append(cell(group, [oracle_answer(r, engines) for r in group]))
         cells += [f"{calibration_error(group, answers):.3f}" for answers in answered.values()]
@@ -87,8 +88,12 @@ def main() -> None:
         machine_line(),
         f"- data: `{args.manifest.name}`, {len(readings)} items ({args.title}); one saved run of the engines",
         "- characters: accuracy (case-insensitive after the interval); text: CER on normalised text;",
-        "  95% bootstrap intervals; presets answer as the server does without a content hint",
-        "  (the line kind for words and lines)",
+        "  95% bootstrap intervals; presets answer as the server does "
+        + (
+            f"with content={args.content}"
+            if args.content
+            else "without a content hint (the line kind for words and lines)"
+        ),
         "",
         *rows,
     ]

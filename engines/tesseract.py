@@ -103,7 +103,8 @@ class TesseractEngine(Engine):
         if lang == self._lang:
             return self
         if lang not in self._by_lang:
-            self._by_lang[lang] = TesseractEngine(self._tessdata, lang, self._main_band)
+            # type(self): an adapter built on this one (a plugin) keeps its own behaviour in every language.
+            self._by_lang[lang] = type(self)(self._tessdata, lang, self._main_band)
         return self._by_lang[lang]
 
     @property

@@ -186,11 +186,14 @@ def eval_command(
         click.echo(f"plots: {plots_dir}")
 
 
-def preset_answers(readings: list[Reading], preset: FittedPreset, engines: list[str]) -> list[Answer]:
-    """Each item answered as the server answers it with ``preset``: the voting of the item's job kind."""
+def preset_answers(
+    readings: list[Reading], preset: FittedPreset, engines: list[str], content: str | None = None
+) -> list[Answer]:
+    """Each item answered as the server answers it with ``preset``: the voting of the item's job kind (with
+    the client's ``content`` hint, when given)."""
     answers: list[Answer] = []
     for reading in readings:
-        kind = job_kind(MODE_FOR_KIND[reading.item.kind], None)
+        kind = job_kind(MODE_FOR_KIND[reading.item.kind], content)
         voting = voting_for(preset.kinds, kind) or KindVoting(preset.weights, preset.method, preset.calibration)
         answers.extend(answer_with([reading], voting, engines))
     return answers

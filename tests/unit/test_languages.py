@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import ApiError
-from app.languages import _known, engine_languages, resolve_languages
+from app.languages import _known, engine_languages, language_preset, resolve_languages
 from app.runtime_config import InvalidConfig, RuntimeConfig, validated
 from config.settings import Settings
 from engines.ctc import CHAR_CLASSES
@@ -118,3 +118,11 @@ def test_the_runtime_configuration_refuses_bad_languages(value: object) -> None:
     with pytest.raises(InvalidConfig) as raised:
         validated(RuntimeConfig(), {"languages": value}, Settings(), {"general"})
     assert raised.value.field == "languages"
+
+
+def test_a_job_in_one_language_votes_with_that_languages_preset() -> None:
+    presets = {"general", "general-deu"}
+    assert language_preset("general", ("deu",), presets) == "general-deu"
+    assert language_preset("general", ("fra",), presets) == "general"  # none fitted for French
+    assert language_preset("general", ("deu", "fra"), presets) == "general"
+    assert language_preset("printed", ("deu",), presets) == "printed"
