@@ -15,6 +15,7 @@ from app.errors import ApiError
 from config.settings import Settings
 from engines.languages import LANGUAGES, UnknownLanguage, canonical_all
 from engines.registry import load_engine_class
+from ensemble.folding import FOLDS
 
 # How long what an engine can read is remembered (language packs may be installed meanwhile).
 KEEP_S = 60.0
@@ -84,3 +85,12 @@ def language_preset(default: str, languages: Sequence[str], presets: Collection[
     if len(languages) == 1 and f"{default}-{languages[0]}" in presets:
         return f"{default}-{languages[0]}"
     return default
+
+
+def checked_folds(folds: Sequence[str] | None) -> tuple[str, ...]:
+    """The ``fold`` option, in :data:`ensemble.folding.FOLDS` order; a 422 for a name that is not a fold (a
+    multipart form's comma-separated list is not checked by the schema)."""
+    unknown = [name for name in folds or () if name not in FOLDS]
+    if unknown:
+        raise ApiError(422, "invalid_request", f"fold: {unknown[0][:40]!r} is not one of {list(FOLDS)}")
+    return tuple(name for name in FOLDS if name in (folds or ()))

@@ -106,6 +106,8 @@ def _form_options() -> dict[str, Any]:
         options["engines"] = [name.strip() for name in options["engines"].split(",") if name.strip()]
     if "languages" in options:
         options["languages"] = [code.strip() for code in options["languages"].split(",") if code.strip()]
+    if "fold" in options:
+        options["fold"] = [name.strip() for name in options["fold"].split(",") if name.strip()]
     if "weights" in options:
         options["weights"] = _weights_from_json(options["weights"])
     return options

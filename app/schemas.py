@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from apiflask import Schema, fields, validators
 
+from ensemble.folding import FOLDS
+
 MODES = ["char", "text", "line", "page", "auto"]
 MODE_HELP = (
     "char: one character; line: a word or one line; page: lines are detected first; "
@@ -49,6 +51,13 @@ LANGUAGES_HELP = (
 )
 
 
+FOLD_HELP = (
+    "letter forms to replace by plain modern letters: long_s (long s -> s), ligatures (fi ligature -> fi), historical "
+    "(r rotunda, a/o/u with a small e above -> ä/ö/ü, ⸗ -> -), diacritics (é -> e); default: none, the text "
+    "keeps what is on the page"
+)
+
+
 class OptionsFields(Schema):
     """Options shared by every recognition request."""
 
@@ -87,6 +96,12 @@ class OptionsFields(Schema):
         validate=validators.Length(min=1, max=8),
         metadata={"description": LANGUAGES_HELP},
     )
+    fold = fields.List(
+        fields.String(validate=validators.OneOf(FOLDS)),
+        load_default=None,
+        validate=validators.Length(max=len(FOLDS)),
+        metadata={"description": FOLD_HELP},
+    )
     callback_url = fields.String(load_default=None, metadata={"description": CALLBACK_HELP})
     pdf_text = fields.Boolean(load_default=False, metadata={"description": PDF_TEXT_HELP})
 
@@ -120,6 +135,7 @@ class JobFormIn(Schema):
     languages = fields.String(
         validate=validators.Length(min=1, max=100), metadata={"description": "comma-separated: " + LANGUAGES_HELP}
     )
+    fold = fields.String(validate=validators.Length(max=100), metadata={"description": "comma-separated: " + FOLD_HELP})
     callback_url = fields.String(metadata={"description": CALLBACK_HELP})
     pdf_text = fields.Boolean(metadata={"description": PDF_TEXT_HELP})
 
@@ -311,6 +327,7 @@ class ResultOut(Schema):
         },
     )
     languages = fields.List(fields.String(), metadata={"description": "the languages the job was read in"})
+    folds = fields.List(fields.String(), metadata={"description": "the letter forms folded (the fold option)"})
     cascade = fields.Nested(CascadeOut, allow_none=True)
     char_cascade = fields.Nested(LineCascadeOut, allow_none=True, metadata={"description": "char jobs"})
     model_versions = fields.Dict(keys=fields.String(), values=fields.String())

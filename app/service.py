@@ -17,7 +17,7 @@ from app.document_jobs import document_view, submit_document
 from app.documents import DocumentPages, is_document, split_document
 from app.errors import ApiError
 from app.images import ValidatedImage, downscaled, validate_image
-from app.languages import language_preset, resolve_languages
+from app.languages import checked_folds, language_preset, resolve_languages
 from app.quotas import Quotas
 from app.runtime_config import ConfigStore
 from config.settings import Settings
@@ -122,6 +122,7 @@ class Service:
             cache_scope=owner,
             skipped_engines=read.skipped,
             languages=read.languages,
+            folds=checked_folds(raw.get("fold")),
         )
         return without_silent_engines(options, named=bool(raw.get("engines")))
 

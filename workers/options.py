@@ -41,6 +41,8 @@ class JobOptions:
     # read every one are left out (skipped_engines), the others read with their data for them. Empty in
     # jobs stored before languages existed: each engine's default model.
     languages: tuple[str, ...] = ()
+    # Letter forms replaced in every reading (ensemble.folding.FOLDS); empty keeps what is on the page.
+    folds: tuple[str, ...] = ()
 
     def cache_material(self) -> dict[str, Any]:
         """Everything in the options that can change a result (part of the content key), and the owner's
@@ -58,6 +60,7 @@ class JobOptions:
             "cascade": self.cascade,
             "upright": self.upright if self.mode == "page" else None,
             "languages": list(self.languages),
+            "folds": list(self.folds),
         }
         if self.cache_scope:
             material["scope"] = self.cache_scope
@@ -70,12 +73,20 @@ class JobOptions:
         data = {f.name: _copied(getattr(self, f.name)) for f in fields(self)}
         data["engines"] = list(self.engines)
         data["languages"] = list(self.languages)
+        data["folds"] = list(self.folds)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobOptions:
         """Inverse of :meth:`to_dict`."""
-        return cls(**{**data, "engines": tuple(data["engines"]), "languages": tuple(data.get("languages", ()))})
+        return cls(
+            **{
+                **data,
+                "engines": tuple(data["engines"]),
+                "languages": tuple(data.get("languages", ())),
+                "folds": tuple(data.get("folds", ())),
+            }
+        )
 
 
 def _copied(value: Any) -> Any:

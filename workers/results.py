@@ -16,6 +16,7 @@ from ensemble import vote_chars, vote_text
 from ensemble.calibration import Calibration, calibrate
 from ensemble.cascade import accepts, char_score, first_char_vote, first_stage_weights, first_text_vote, text_score
 from ensemble.disagreement import disagreements
+from ensemble.folding import fold_result
 from ensemble.kinds import KindVoting, job_kind
 from ensemble.voting import joint_confidence
 from workers.options import JobOptions
@@ -37,7 +38,7 @@ def build_result(
     An output's ``indexes`` say which crops its results are for (a later cascade stage reads only the
     crops the first stage was unsure of); without them, its results are for every crop in order.
     """
-    readings = crop_readings(outputs)
+    readings = folded(crop_readings(outputs), options.folds)
     failed = [{"engine": o["engine"], **o["error"]} for o in outputs if not o["ok"]]
     if not readings:
         return None
@@ -53,6 +54,7 @@ def build_result(
         "failed_engines": failed,
         "skipped_engines": dict(options.skipped_engines),
         "languages": list(options.languages),
+        "folds": list(options.folds),
         "model_versions": {name: _first(results).model_version for name, results in readings.items() if results},
     }
     boxes = (layout or {}).get("boxes") or [[0, 0, *(image_size or [0, 0])]]
@@ -111,6 +113,13 @@ def crop_readings(outputs: list[dict[str, Any]]) -> dict[str, dict[int, EngineRe
         for index, data in zip(indexes, output["results"], strict=True):
             found[int(index)] = result_from_dict(data)
     return readings
+
+
+def folded(readings: dict[str, dict[int, EngineResult]], folds: tuple[str, ...]) -> dict[str, dict[int, EngineResult]]:
+    """The readings with the job's letter-form folds applied (:mod:`ensemble.folding`)."""
+    if not folds:
+        return readings
+    return {name: {index: fold_result(r, folds) for index, r in results.items()} for name, results in readings.items()}
 
 
 def calibrated(readings: dict[str, dict[int, EngineResult]], rule: KindVoting) -> dict[str, dict[int, EngineResult]]:

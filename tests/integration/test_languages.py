@@ -88,3 +88,21 @@ def test_status_lists_the_languages_of_each_engine(app_client) -> None:
     assert {"eng", "deu", "fra"} <= set(body["languages"]["tesseract"])
     assert body["languages"]["easyocr"] == ["eng"]
     assert body["default_languages"] == ["eng"]
+
+
+def test_fold_replaces_the_long_s_in_every_reading(app_client, model_workers) -> None:
+    lines = [(path, truth) for path, truth in _german_lines(40) if "\u017f" in truth][:2]
+    for path, _ in lines:
+        response = _post(app_client, path, languages="deu", engines="tesseract,paddleocr", fold="long_s,historical")
+        assert response.status_code == 202, response.get_json()
+        job = wait_job(lambda jid: app_client.get(f"/v1/jobs/{jid}").get_json(), response.get_json()["id"])
+        result = job["result"]
+        assert result["folds"] == ["long_s", "historical"]
+        texts = [result["text"], *(view["text"] for view in result["engines"].values())]
+        assert not any("\u017f" in text or "\ua75b" in text for text in texts)
+
+
+def test_an_unknown_fold_is_a_422(app_client) -> None:
+    (path, _), *_ = _german_lines(1)
+    response = _post(app_client, path, fold="long_s,capitals")
+    assert response.status_code == 422 and "capitals" in response.get_json()["error"]["message"]
