@@ -232,3 +232,10 @@ def test_the_last_lines_of_columns_ending_together_are_not_a_footer() -> None:
     footer = Region((42, 825, 429, 848))
     regions = [left, left_end, footer, right, right_end]
     assert heads_first(regions, line_height=38) == [left, left_end, right, right_end, footer]
+
+
+def test_regions_that_hold_few_of_the_lines_leave_the_order_to_the_xy_cut() -> None:
+    # The analysis saw one paragraph of a handwritten page as text: its region does not reorder the page.
+    lines = _lines(20, 700, 100, 8)
+    regions = [Region((20, 340, 700, 410))]
+    assert region_blocks(lines, regions) == reading_blocks(lines)
