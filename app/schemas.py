@@ -14,8 +14,8 @@ MODE_HELP = (
 METHODS = ["weighted", "confidence", "majority", "select"]
 CONTENTS = ["printed", "handwritten", "scene"]
 CONTENT_HELP = (
-    "what a line or word crop holds, when you know it: printed (scans), handwritten, scene (photographed text); "
-    "a fitted preset then votes with the weights fitted for that kind"
+    "what a line or word crop (or every line of a page) holds, when you know it: printed (scans), handwritten, "
+    "scene (photographed text); a fitted preset then votes with the weights fitted for that kind"
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 from ensemble.calibration import Calibration, PlattCalibration, calibration_from_dict, calibrations_from_dict
 from ensemble.cascade import Cascade
@@ -95,14 +95,13 @@ def _method(value: object) -> Method:
 
 
 def job_kind(mode: str, content: str | None) -> Kind:
-    """The kind of crop a job's readings are: ``char``, ``page`` (lines of a page), or a line's content."""
+    """The kind of crop a job's readings are: ``char``, the content the client said a line (or every line of
+    a page) holds, ``page`` (lines of a page without a hint) or ``line``."""
     if mode == "char":
         return "char"
-    if mode == "page":
-        return "page"
     if content in CONTENTS:
-        return content
-    return "line"
+        return cast(Kind, content)
+    return "page" if mode == "page" else "line"
 
 
 def voting_for(kinds: Mapping[str, KindVoting], kind: Kind) -> KindVoting | None:

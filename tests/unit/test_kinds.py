@@ -24,7 +24,7 @@ LINES = KindVoting({"cnn": 0.0, "ocr": 1.0}, "select", confidence=PlattCalibrati
 @pytest.mark.parametrize(
     ("mode", "content", "kind"),
     [("char", None, "char"), ("char", "scene", "char"), ("page", None, "page"), ("line", None, "line"),
-     ("line", "handwritten", "handwritten"), ("line", "nonsense", "line")],
+     ("line", "handwritten", "handwritten"), ("line", "nonsense", "line"), ("page", "printed", "printed")],
 )  # fmt: skip
 def test_a_jobs_kind_comes_from_its_mode_and_content_hint(mode: str, content: str | None, kind: str) -> None:
     assert job_kind(mode, content) == kind
