@@ -28,6 +28,7 @@ import logging
 import math
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -299,14 +300,22 @@ def estimate_skew(gray: PageArray, min_degrees: float = MIN_SKEW_DEGREES) -> flo
     below ``min_degrees``, for pages without clear text lines, and when the best angle is at the edge of
     the search (the page is turned further than straightening is meant for). RGB input is accepted.
     """
+    angle = level_angle(gray)
+    return angle if angle is not None and abs(angle) >= min_degrees else 0.0
+
+
+def level_angle(gray: PageArray) -> float | None:
+    """The clockwise angle (degrees) at which the page's text lines are level, or None when the page has no
+    clear horizontal lines within +-:data:`MAX_SKEW_DEGREES` (too little text, no sharp row profile, the
+    best angle at the edge of the search: a page turned a quarter has columns of letters, not lines)."""
     gray = to_gray(gray)
     height, width = gray.shape
     if min(height, width) < MIN_PAGE_SIDE or _flat(gray):
-        return 0.0
+        return None
     small = _shrink(dark_ink_on_light(gray), SKEW_MAX_SIDE)
     ys, xs = np.nonzero(_glyph_ink(small))
     if len(xs) < MIN_SKEW_POINTS:
-        return 0.0
+        return None
     stride = -(-len(xs) // MAX_SKEW_POINTS)
     xs = xs[::stride] - small.shape[1] / 2.0
     ys = ys[::stride] - small.shape[0] / 2.0
@@ -315,14 +324,23 @@ def estimate_skew(gray: PageArray, min_degrees: float = MIN_SKEW_DEGREES) -> flo
     coarse_scores = np.array([_profile_sharpness(xs, ys, float(angle)) for angle in coarse])
     best = int(np.argmax(coarse_scores))
     if best in (0, len(coarse) - 1):
-        return 0.0
+        return None
     if coarse_scores[best] < MIN_PEAK_RATIO * float(np.median(coarse_scores)):
-        return 0.0
+        return None
     fine = coarse[best] + np.arange(-COARSE_SKEW_STEP, COARSE_SKEW_STEP + 1e-9, FINE_SKEW_STEP)
     fine_scores = [_profile_sharpness(xs, ys, float(angle)) for angle in fine]
     # + 0.0 turns a -0.0 into 0.0.
-    angle = round(float(fine[int(np.argmax(fine_scores))]), 2) + 0.0
-    return angle if abs(angle) >= min_degrees else 0.0
+    return round(float(fine[int(np.argmax(fine_scores))]), 2) + 0.0
+
+
+def glyph_ink(gray: PageArray) -> npt.NDArray[np.bool_]:
+    """The ink of glyph-sized parts of a dark-on-light page (see :func:`_glyph_ink`)."""
+    return _glyph_ink(gray)
+
+
+def shrink(gray: PageArray, max_side: int) -> PageArray:
+    """The page shrunk (area-averaged) to at most ``max_side`` pixels on its longer side."""
+    return _shrink(gray, max_side)
 
 
 def _glyph_ink(gray: PageArray) -> npt.NDArray[np.bool_]:
@@ -356,19 +374,33 @@ def _profile_sharpness(xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64],
 # --- upright --------------------------------------------------------------------------------------
 
 
-def upright(image: PageArray, tessdata_path: Path | str | None = None) -> tuple[PageArray, PageTransform]:
+def upright(
+    image: PageArray,
+    tessdata_path: Path | str | None = None,
+    is_upright: Callable[[PageArray], bool] | None = None,
+) -> tuple[PageArray, PageTransform]:
     """``image`` turned upright and straightened, with the transform that maps boxes back.
 
     The quarter turn from :func:`detect_rotation` is undone exactly (``np.rot90``); the skew is then
     measured on the turned page and straightened on a canvas enlarged to keep every pixel, its new
     corners filled with the page's border colour. A page that needs neither is returned as the same
-    array object with an identity transform.
+    array object with an identity transform. ``is_upright``: a cheaper test that, when it answers True,
+    stands for orientation detection (:mod:`engines.upright_check`).
     """
     height, width = image.shape[:2]
-    rotation, _ = detect_rotation(image, tessdata_path)
+    level: float | None = None
+    clearly_upright = False
+    if is_upright is not None:
+        # The cheap test only where the page has level lines: a page turned a quarter goes to OSD.
+        level = level_angle(image)
+        clearly_upright = level is not None and is_upright(image)
+    rotation = 0 if clearly_upright else detect_rotation(image, tessdata_path)[0]
     turned = np.ascontiguousarray(np.rot90(image, rotation // 90)) if rotation else image
     turned_height, turned_width = turned.shape[:2]
-    skew = estimate_skew(to_gray(turned))
+    if rotation == 0 and is_upright is not None:  # measured on this very page already
+        skew = level if level is not None and abs(level) >= MIN_SKEW_DEGREES else 0.0
+    else:
+        skew = estimate_skew(to_gray(turned))
     if skew == 0.0:
         if rotation == 0:
             return image, PageTransform.identity(width, height)

@@ -166,7 +166,7 @@ def page_crops(
     upright and straightened first, lines grouped into blocks, boxes padded). ``regions`` as
     :func:`workers.page_layout.find_lines` takes it (default: the settings' reading order)."""
     if upright:
-        pixels, _ = upright_page(pixels)
+        pixels, _ = upright_page(pixels, layout)
     boxes = find_lines(pixels, layout, regions)["boxes"]
     return [pixels[top:bottom, left:right] for left, top, right, bottom in boxes]
 

@@ -27,18 +27,23 @@ from engines.base import Engine, EngineError, EngineUnavailable
 from engines.layout import Region, block_records, reading_blocks, region_blocks, split_across_regions
 from engines.orientation import PageTransform, upright
 from engines.page_regions import TesseractRegions
+from engines.upright_check import upright_check_for
 from workers.store import pad_box
 
 log = logging.getLogger(__name__)
 
 
-def upright_page(image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], PageTransform | None]:
+def upright_page(
+    image: npt.NDArray[np.uint8], reader: Engine | None = None
+) -> tuple[npt.NDArray[np.uint8], PageTransform | None]:
     """The page turned upright and straightened, and what was done (None: nothing, or detection failed).
 
-    Orientation is a help, never a reason to fail a page: any error leaves the page as it came.
+    ``reader``: the layout engine; where :mod:`engines.upright_check` is calibrated for it, a page it reads
+    clearly the right way up skips Tesseract's orientation detection. Orientation is a help, never a
+    reason to fail a page: any error leaves the page as it came.
     """
     try:
-        corrected, transform = upright(image)
+        corrected, transform = upright(image, is_upright=upright_check_for(reader) if reader else None)
     except Exception:
         log.exception("orientation detection failed; reading the page as it came")
         return image, None

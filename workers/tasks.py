@@ -125,9 +125,10 @@ def detect_lines(job_id: str, image_sha256: str, layout_engine: str) -> None:
         return
     options = JobOptions.from_dict(job["options"])
     image, transform = decode_png(png), None
+    engine = engine_pool().get(layout_engine)
     if options.upright:
-        image, transform = upright_page(image)
-    layout = find_lines(image, engine_pool().get(layout_engine))
+        image, transform = upright_page(image, engine)
+    layout = find_lines(image, engine)
     if transform is not None:
         # The engines read the upright page: stored beside the upload under its own digest.
         image_sha256, corrected = encode_png(image)
