@@ -165,11 +165,11 @@ def metrics_registry() -> CollectorRegistry:
     if path is None:
         registry.register(_ThisProcess())
     else:
-        multiprocess.MultiProcessCollector(registry, path=str(path))
+        multiprocess.MultiProcessCollector(registry, path=str(path))  # type: ignore[no-untyped-call]
     return registry
 
 
 def mark_process_dead(pid: int) -> None:
     """Drop the live-gauge samples of an exited process (no-op outside multiprocess mode)."""
     if multiprocess_dir() is not None:
-        multiprocess.mark_process_dead(pid)
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

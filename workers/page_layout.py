@@ -163,7 +163,8 @@ def to_original_coordinates(result: dict[str, Any], layout: dict[str, Any] | Non
     if not record:
         result["orientation"] = {"rotation": 0, "skew": 0.0}
         return
-    transform = PageTransform(**{k: tuple(v) if isinstance(v, list) else v for k, v in record.items()})
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in record.items()}
+    transform = PageTransform(**fields)
     back = transform.to_original
     for line in result.get("lines", []):
         line["box"] = list(back(tuple(line["box"])))

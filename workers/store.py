@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -114,7 +115,7 @@ class JobStore:
     def get_image(self, sha256: str) -> bytes | None:
         """The stored PNG, or None when it expired."""
         value = self.client.get(f"{PREFIX}image:{sha256}")
-        return bytes(value) if value is not None else None
+        return _bytes(value) if value is not None else None
 
     def put_images(self, pngs: dict[str, bytes]) -> None:
         """:meth:`put_image` for many images in one round trip."""
@@ -130,7 +131,7 @@ class JobStore:
         if not sha256s:
             return []
         values = self.client.mget([f"{PREFIX}image:{sha256}" for sha256 in sha256s])
-        return [bytes(value) if value is not None else None for value in values]
+        return [_bytes(value) if value is not None else None for value in values]
 
     # Jobs
     def create_job(self, job_id: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -171,7 +172,7 @@ class JobStore:
     def start_state(self, job_id: str) -> str | None:
         """``claimed`` (a worker is starting it), ``started`` (its tasks are queued) or None."""
         value = self.client.get(f"{PREFIX}start:{job_id}")
-        return value.decode() if value is not None else None
+        return _text(value) if value is not None else None
 
     def mark_started(self, job_ids: list[str]) -> None:
         """Record that these jobs' first tasks are queued (their own start messages then do nothing)."""
@@ -200,7 +201,7 @@ class JobStore:
     def saved_outputs(self, job_id: str) -> dict[str, dict[str, Any]]:
         """The outputs kept for the job, by engine."""
         raw = self.client.hgetall(f"{PREFIX}outputs:{job_id}")
-        return {engine.decode(): json.loads(value) for engine, value in raw.items()}
+        return {_text(engine): json.loads(value) for engine, value in raw.items()}
 
     def mark_all_running(self, job_ids: list[str]) -> None:
         """:meth:`mark_running` for many jobs in two round trips."""
@@ -208,7 +209,7 @@ class JobStore:
             for job_id in job_ids:
                 pipe.hget(self.job_key(job_id), "status")
             statuses = pipe.execute()
-        started = {"status": '"running"', "started_at": json.dumps(now_iso())}
+        started: dict[Any, Any] = {"status": '"running"', "started_at": json.dumps(now_iso())}
         with self.client.pipeline(transaction=False) as pipe:
             for job_id, status in zip(job_ids, statuses, strict=True):
                 if status == b'"queued"':
@@ -244,7 +245,7 @@ class JobStore:
     def overdue(self, limit: int = 100) -> list[str]:
         """Started jobs past their deadline, oldest first."""
         found = self.client.zrangebyscore(STARTED_KEY, "-inf", time.time(), start=0, num=limit)
-        return [value.decode() for value in found]
+        return [_text(value) for value in found]
 
     def release_start(self, job_id: str) -> None:
         """Forget who started a job, so that its next ``ocr.start`` starts it again."""
@@ -257,7 +258,7 @@ class JobStore:
         if self.client.set(name, job_id, nx=True, ex=ttl_s):
             return None
         found = self.client.get(name)
-        return found.decode() if found is not None else None
+        return _text(found) if found is not None else None
 
     def lead_in_flight(self, key: str, job_id: str, ttl_s: int) -> None:
         """Make ``job_id`` the job running ``key`` whoever was before."""
@@ -415,13 +416,23 @@ class JobStore:
 
     def _write_job(self, job_id: str, fields: dict[str, Any]) -> None:
         key = self.job_key(job_id)
-        encoded = {name: json.dumps(value) for name, value in fields.items()}
+        encoded: dict[Any, Any] = {name: json.dumps(value) for name, value in fields.items()}
         with self.client.pipeline() as pipe:
             pipe.hset(key, mapping=encoded)
             pipe.expire(key, self.result_ttl_s)
             pipe.execute()
 
 
-def _decoded_record(raw: dict[bytes, bytes]) -> dict[str, Any] | None:
+def _decoded_record(raw: Mapping[bytes | str, bytes | str]) -> dict[str, Any] | None:
     """A job record as read from its Redis hash, JSON fields decoded (None for no record)."""
-    return {key.decode(): json.loads(value) for key, value in raw.items()} if raw else None
+    return {_text(key): json.loads(value) for key, value in raw.items()} if raw else None
+
+
+def _bytes(value: bytes | str) -> bytes:
+    """A Redis reply as bytes (this client does not decode replies; the typing allows both)."""
+    return value if isinstance(value, bytes) else value.encode()
+
+
+def _text(value: Any) -> str:
+    """A Redis reply (bytes) as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 @celery_app.task(name="ocr.deliver_webhook", bind=True, ignore_result=True, max_retries=None)
-def deliver_webhook(self: Task, job_id: str) -> None:
+def deliver_webhook(self: Task[Any, Any], job_id: str) -> None:
     """POST the job's signed summary to its callback URL; on failure, retry with exponential backoff."""
     store, settings = job_store(), get_settings()
     job = store.get_job(job_id)

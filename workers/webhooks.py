@@ -74,7 +74,8 @@ def _allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address, allow: list
 def service_secret(client: redis.Redis) -> str:
     """The service's own signing secret (created once), for jobs of no key."""
     client.set(SERVICE_SECRET_KEY, secrets.token_urlsafe(32), nx=True)
-    return bytes(client.get(SERVICE_SECRET_KEY) or b"").decode()
+    value = client.get(SERVICE_SECRET_KEY) or b""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
