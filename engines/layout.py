@@ -31,8 +31,9 @@ NEAR_LINES = 1.5
 REGION_SHARE = 0.5
 # The regions order a page only when they hold at least this share of its lines: where the analysis saw
 # little of the page as text (handwriting, a handwritten table: 0-57% held on the fit pages, against 79-100%
-# on print and typescript), its regions say little about the order and the XY-cut decides.
-MIN_HELD = 0.75
+# on print and typescript), its regions say little about the order and the XY-cut decides. Set nearer the
+# low side of that gap: a magazine page whose pictures hold text keeps its regions.
+MIN_HELD = 0.6
 # A region at most this many line heights tall above (below) all others is a running head (footer).
 HEAD_LINES = 2.5
 # ... and set off from them by at least this many line heights (the last lines of columns ending together
