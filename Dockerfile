@@ -20,7 +20,8 @@ RUN python -m venv /opt/venv \
 FROM ${PYTHON_IMAGE} AS runtime
 RUN apt-get update \
     && apt-get install -y --no-install-recommends tesseract-ocr=5.3.0-2 tesseract-ocr-eng=1:4.1.0-2 tesseract-ocr-osd=1:4.1.0-2 \
-        tesseract-ocr-deu=1:4.1.0-2 tesseract-ocr-frk=1:4.1.0-2 tesseract-ocr-fra=1:4.1.0-2 \
+        tesseract-ocr-deu=1:4.1.0-2 tesseract-ocr-frk=1:4.1.0-2 tesseract-ocr-script-frak=1:4.1.0-2 \
+        tesseract-ocr-fra=1:4.1.0-2 \
         fonts-dejavu-core=2.37-6 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 ocr \

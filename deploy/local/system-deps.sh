@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the service needs: Tesseract with English, German (with the Fraktur model frk) and French data
-# (the `languages` option) and its orientation model (osd, which turns pages upright), fonts (DejaVu: the searchable PDF's text layer), python venv; with the argument `test`, also Chromium
-# for the browser tests, and Prometheus (prometheus,
-# promtool) and docker-compose for the monitoring test and the static checks of the deployment files.
+# Debian packages the service needs: Tesseract with English, German (with the Fraktur models frk and Fraktur)
+# and French data (the `languages` option) and its orientation model (osd, which turns pages upright), fonts
+# (DejaVu: the searchable PDF's text layer), python venv; with the argument `test`, also Chromium for the
+# browser tests, and Prometheus (prometheus, promtool) and docker-compose for the monitoring test and the static checks of the deployment files.
 # Installs only what is missing; redis-server is added by ensure-redis.sh when no Redis answers.
 set -euo pipefail
-packages=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd tesseract-ocr-deu tesseract-ocr-frk tesseract-ocr-fra
-  fonts-dejavu-core python3-venv)
+packages=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd tesseract-ocr-deu tesseract-ocr-frk
+  tesseract-ocr-script-frak tesseract-ocr-fra fonts-dejavu-core python3-venv)
 [ "${1:-}" = "test" ] && packages+=(chromium prometheus docker-compose)
 # Character CNN (training/fonts.py): `test` adds the held-out fonts its tests render, `training` every font.
 cnn_test_fonts=(fonts-tlwg-purisa-ttf fonts-sjfonts fonts-crosextra-carlito fonts-freefont-ttf)

@@ -39,7 +39,7 @@ def test_a_german_print_is_read_with_the_german_and_fraktur_data(app_client, mod
         assert job["status"] == "succeeded", job
         result = job["result"]
         assert result["languages"] == ["deu"]
-        assert "/frk+deu-" in result["model_versions"]["tesseract"]
+        assert "/frk+Fraktur+deu-" in result["model_versions"]["tesseract"]
         edits += cer(normalise(result["engines"]["tesseract"]["text"]), normalise(truth)) * len(truth)
         total += len(truth)
     assert edits / total < 0.08  # English data reads these 19th-century lines at about 15% CER
@@ -66,9 +66,9 @@ def test_engines_that_cannot_read_the_language_are_skipped_with_the_reason(
     assert job["status"] == "succeeded", job
     result = job["result"]
     assert "deu" in result["skipped_engines"]["easyocr"]
-    # general-deu votes on German prints with Tesseract (frk+deu) and PP-OCR.
+    # general-deu votes on German prints with Tesseract (German data) and PP-OCR.
     assert sorted(result["model_versions"]) == ["paddleocr", "tesseract"]
-    assert "/frk+deu-" in result["model_versions"]["tesseract"]
+    assert "/frk+Fraktur+deu-" in result["model_versions"]["tesseract"]
 
 
 @pytest.mark.parametrize(

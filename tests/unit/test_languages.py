@@ -104,6 +104,8 @@ def test_tesseract_reads_german_with_the_fraktur_model_when_installed(tmp_path: 
     assert models_for(("deu",), tmp_path) == "deu"
     (tmp_path / "frk.traineddata").write_bytes(b"")
     assert models_for(("deu", "fra"), tmp_path) == "frk+deu+fra"
+    (tmp_path / "Fraktur.traineddata").write_bytes(b"")
+    assert models_for(("deu",), tmp_path) == "frk+Fraktur+deu"
 
 
 def test_the_runtime_configuration_sets_the_default_languages() -> None:

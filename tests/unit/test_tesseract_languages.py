@@ -17,7 +17,7 @@ from tests.rendering import cer, render
 from training.real import DEFAULT_DATA_DIR
 
 TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata")
-NEEDED = ("eng", "deu", "frk", "fra")
+NEEDED = ("eng", "deu", "frk", "Fraktur", "fra")
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +49,13 @@ def _corpus_cer(engine: TesseractEngine, lines: list[tuple[np.ndarray, str]]) ->
 
 def test_german_reads_with_the_german_and_fraktur_data(engine: TesseractEngine) -> None:
     german = engine.for_languages(("deu",))
-    assert "/frk+deu-" in german.model_version and german.model_version != engine.model_version
+    assert "/frk+Fraktur+deu-" in german.model_version and german.model_version != engine.model_version
     assert engine.for_languages(("deu",)) is german  # made once, kept
     assert engine.for_languages(("eng",)) is engine
 
 
 def test_real_german_prints_read_far_better_in_german(engine: TesseractEngine) -> None:
-    # 19th-century Fraktur and Antiqua lines (fitting part: eng 13.6% CER, frk+deu 2.6%).
+    # 19th-century Fraktur and Antiqua lines (fitting part: eng 13.6% CER, frk+Fraktur+deu 2.3%).
     lines = _kept_apart("final_deu", "printed-line", 30)
     english, german = _corpus_cer(engine, lines), _corpus_cer(engine.for_languages(("deu",)), lines)
     assert german < 0.06
