@@ -373,6 +373,10 @@ class JobOut(Schema):
     document = fields.Nested(DocumentOut, metadata={"description": "document jobs (PDF, multi-page TIFF)"})
     callback = fields.Nested(CallbackOut, allow_none=True, metadata={"description": "jobs sent with callback_url"})
     pages = fields.List(fields.Nested(PageProgressOut), metadata={"description": "document jobs: each page's state"})
+    batch = fields.Nested("BatchProgressOut", metadata={"description": "batch jobs: items finished of all"})
+    batch_items = fields.List(
+        fields.Nested("BatchItemOut"), data_key="items", metadata={"description": "batch jobs: each image's state"}
+    )
 
 
 class PredictOut(Schema):
@@ -393,10 +397,6 @@ class PredictOut(Schema):
 class PredictTextOut(Schema):
     """The synchronous answer for a word or line."""
 
-    batch = fields.Nested("BatchProgressOut", metadata={"description": "batch jobs: items finished of all"})
-    batch_items = fields.List(
-        fields.Nested("BatchItemOut"), data_key="items", metadata={"description": "batch jobs: each image's state"}
-    )
     job_id = fields.String()
     text = fields.String()
     confidence = fields.Float()
@@ -423,9 +423,18 @@ class BatchItemOut(Schema):
     error = fields.Nested(ErrorOut, allow_none=True)
 
 
+class BatchProgressOut(Schema):
+    """How far a batch job is."""
+
+    count = fields.Integer()
+    finished = fields.Integer()
+
+
 class BatchOut(Schema):
     """The batch job and its items' results, in the order the images were sent."""
 
+    job_id = fields.String()
+    status = fields.String(metadata={"description": "the batch job's status; each item has its own"})
     results = fields.List(fields.Nested(BatchItemOut))
 
 
@@ -443,18 +452,9 @@ class ReadyOut(Schema):
     missing_queues = fields.List(fields.String())
 
 
-class BatchProgressOut(Schema):
-    """How far a batch job is."""
-
-    count = fields.Integer()
-    finished = fields.Integer()
-
-
 class StatusOut(Schema):
     """Service state for operators."""
 
-    job_id = fields.String()
-    status = fields.String(metadata={"description": "the batch job's status; each item has its own"})
     version = fields.String()
     engines = fields.Dict()
     workers = fields.List(fields.Dict())

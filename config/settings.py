@@ -101,12 +101,12 @@ class Settings(BaseSettings):
     # A worker starting a job takes up to this many jobs waiting to start with it and runs those with
     # the same options as one group (one engine call per engine); 1 starts every job alone.
     group_max_jobs: int = Field(64, ge=1)
+    # A batch job's items are read in chunks of at most this many per engine task (one engine call each).
+    batch_chunk_items: int = Field(256, ge=1)
     worker_stale_after_s: float = Field(10.0, gt=0)
     # A started job not finished this long after it started is started again (its chord died with a
     # worker or a Redis outage); workers look for such jobs at most every OCR_SWEEP_INTERVAL_S.
     stall_timeout_s: float = Field(600.0, gt=0)
-    # A batch job's items are read in chunks of at most this many per engine task (one engine call each).
-    batch_chunk_items: int = Field(256, ge=1)
     sweep_interval_s: float = Field(5.0, gt=0)
 
     # Access: API keys (`ocr keys`). "auto": required when the API listens on anything but loopback
