@@ -29,7 +29,7 @@ lint: install-dev
 	$(PY) -m ruff format --check .
 
 typecheck: install-dev
-	$(PY) -m mypy engines ensemble documents
+	$(PY) -m mypy engines ensemble documents jobs workers
 
 bench: install-dev  ## needs a running stack (make run-detached)
 	PYTHONPATH=$(CURDIR) $(PY) bench/api_latency.py

@@ -1,4 +1,7 @@
-"""The Flask application factory: ``create_app()`` builds the API from the settings."""
+"""The HTTP API: the Flask application factory ``create_app()``, routes, request parsing, errors, web page.
+
+May import: jobs, config, engines, ensemble, documents, and workers.celery_app (to send tasks by name only).
+"""
 
 from __future__ import annotations
 
@@ -24,8 +27,8 @@ from app.web import web_bp
 from config.settings import Settings, get_settings
 from ensemble import load_presets
 from ensemble.fitted import load_fitted_presets
+from jobs.store import JobStore
 from workers.celery_app import create_celery
-from workers.store import JobStore
 
 SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
 

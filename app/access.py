@@ -16,7 +16,7 @@ from flask import Flask, Response, g, request
 from app.errors import ApiError
 from app.quotas import RateState
 from app.service import service
-from workers.keys import ApiKey, KeyStore
+from jobs.keys import ApiKey, KeyStore
 
 OPERATOR_PATHS = ("/metrics", "/status")
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ocr"'}

@@ -18,7 +18,7 @@ import requests
 from app.keys_cli import keys
 from config.settings import get_settings
 from engines.registry import queue_for
-from workers.celery_app import COMBINE_QUEUE
+from jobs.queues import COMBINE_QUEUE
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 GUNICORN_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "gunicorn.conf.py"

@@ -8,25 +8,43 @@ could not be rendered, or whose job failed, fails alone: the document succeeds w
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from celery import Celery
 from pypdfium2.version import PDFIUM_INFO
 
 from app.documents import DocumentPages
 from app.errors import ApiError
 from app.pdf_text import Box, text_result
-from workers.completion import job_finished
-from workers.document_view import document_view
-from workers.options import JobOptions
-from workers.pipeline import StoredImage, job_record, new_job_id, queue_starts, start_job
-from workers.store import now_iso
+from config.settings import Settings
+from jobs.completion import job_finished
+from jobs.document_view import document_view
+from jobs.images import ValidatedImage
+from jobs.options import JobOptions
+from jobs.pipeline import StoredImage, job_record, new_job_id, queue_starts, start_job
+from jobs.store import JobStore, now_iso
 
-if TYPE_CHECKING:
-    from app.service import Service
+
+class PageSubmitter(Protocol):
+    """What starting a document's pages needs of the API's service (``app.service.Service``), named here so
+    that this module does not import the service that imports it."""
+
+    store: JobStore
+    celery: Celery
+
+    @property
+    def settings(self) -> Settings:
+        """The settings every request sees."""
+
+    def validate(self, data: bytes) -> ValidatedImage:
+        """An upload validated against the configured limits."""
+
+    def resolve_options(self, raw: dict[str, Any], image: ValidatedImage, owner: str | None = None) -> JobOptions:
+        """Request options resolved into job options."""
 
 
 def submit_document(
-    svc: Service,
+    svc: PageSubmitter,
     document: DocumentPages,
     raw: dict[str, Any],
     upload_sha256: str,
@@ -82,7 +100,7 @@ def submit_document(
 
 
 def _from_text_layer(
-    svc: Service, image: StoredImage, options: JobOptions, lines: list[tuple[Box, str]], parent: str
+    svc: PageSubmitter, image: StoredImage, options: JobOptions, lines: list[tuple[Box, str]], parent: str
 ) -> dict[str, Any]:
     """A page job answered by the PDF's own text layer: created finished, its image stored for the
     searchable PDF and the web page."""

@@ -15,8 +15,8 @@ import pypdfium2 as pdfium
 from PIL import Image, TiffImagePlugin
 
 from app.errors import ApiError
-from app.images import DECODE_ERRORS
 from app.pdf_text import Box, page_lines
+from jobs.images import DECODE_ERRORS
 
 PDF_MAGIC = b"%PDF-"
 POINTS_PER_INCH = 72.0

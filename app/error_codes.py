@@ -107,6 +107,8 @@ JOB_ERRORS: tuple[JobErrorCode, ...] = (
     JobErrorCode("job_failed", "the job failed without a code (not expected)"),
     JobErrorCode("all_pages_failed", "a document job none of whose pages could be read"),
     JobErrorCode("page_expired", "a document page's own job expired before the document was read"),
+    JobErrorCode("all_items_failed", "a batch job none of whose images could be read"),
+    JobErrorCode("item_expired", "a batch's page image's own job expired before the batch was read"),
 )
 
 PAIRS: frozenset[tuple[str, int]] = frozenset((error.code, error.status) for error in ERRORS)

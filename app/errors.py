@@ -13,6 +13,10 @@ from apiflask import APIFlask, HTTPError
 from flask import request
 from werkzeug.exceptions import HTTPException
 
+from jobs.errors import ECHO_CHARS, clip
+
+__all__ = ["ECHO_CHARS", "ApiError", "check_request_limits", "clip", "clipped", "error_body", "register_error_handlers"]
+
 # The code of each status the HTTP layer (werkzeug, apiflask) answers by itself, so clients can switch on
 # ``error.code``; any other status is answered as 400 bad_request or 500 internal_error.
 HTTP_CODES = {
@@ -26,8 +30,6 @@ HTTP_CODES = {
     500: "internal_error",
 }
 
-# How much of a client's value an error message may quote.
-ECHO_CHARS = 64
 # A message longer than this (a bug quoting too much) is cut: an error answer stays small.
 MAX_MESSAGE_CHARS = 1000
 # Request limits, far below gunicorn's hard caps (deploy/gunicorn.conf.py) so that these answers are ours.
@@ -44,12 +46,6 @@ class ApiError(HTTPError):
         # headers: e.g. Retry-After and RateLimit-* on a 429; detail: e.g. the field a 422 is about.
         super().__init__(status_code, message, detail=detail, extra_data={"code": code}, headers=headers)
         self.code = code
-
-
-def clip(value: object, limit: int = ECHO_CHARS) -> str:
-    """``value`` as text, cut to ``limit`` characters (marked with an ellipsis when cut)."""
-    text = str(value)
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def clipped(value: Any, limit: int = ECHO_CHARS) -> Any:

@@ -12,8 +12,8 @@ from app.errors import ApiError
 from app.requests import read_batch, read_single
 from app.schemas import BatchOut, JobOut, PredictOut, PredictTextOut
 from app.service import service
-from workers.batches import batch_view, is_batch
-from workers.document_view import document_view
+from jobs.batches import batch_view, is_batch
+from jobs.document_view import document_view
 
 jobs_bp = APIBlueprint("jobs", __name__, url_prefix="/v1", tag="Jobs")
 

@@ -8,7 +8,7 @@ import click
 import redis
 
 from config.settings import get_settings
-from workers.keys import ROLES, KeyStore
+from jobs.keys import ROLES, KeyStore
 
 
 def _store() -> KeyStore:

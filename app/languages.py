@@ -12,8 +12,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from app.errors import ApiError
+from config.languages import LANGUAGES, UnknownLanguage, canonical_all
 from config.settings import Settings
-from engines.languages import LANGUAGES, UnknownLanguage, canonical_all
 from engines.registry import load_engine_class
 from ensemble.folding import FOLDS
 

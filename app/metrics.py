@@ -1,7 +1,7 @@
 """The API's Prometheus metrics: requests by route and status, and ``GET /metrics``.
 
 ``/metrics`` serves the samples of every gunicorn worker process (multiprocess mode, see
-``workers/metrics.py`` and ``deploy/gunicorn.conf.py``) plus the state of the service read from Redis
+``jobs/metrics.py`` and ``deploy/gunicorn.conf.py``) plus the state of the service read from Redis
 at scrape time: queue depths, live workers and their queues, engine availability.
 """
 
@@ -21,8 +21,8 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from app.health import required_queues
 from app.service import service
 from config.settings import Settings
-from workers.metrics import SECONDS_BUCKETS, bounded, initialize_api_series, metrics_registry
-from workers.store import JobStore
+from jobs.metrics import SECONDS_BUCKETS, bounded, initialize_api_series, metrics_registry
+from jobs.store import JobStore
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED_ROUTE = "unmatched"

@@ -20,8 +20,8 @@ from limits.strategies import SlidingWindowCounterRateLimiter
 
 from app.errors import ApiError
 from config.settings import Settings
-from workers.keys import ApiKey
-from workers.store import PREFIX, JobStore
+from jobs.keys import ApiKey
+from jobs.store import PREFIX, JobStore
 
 BUSY_RETRY_AFTER_S = 5
 # How old the queue depth that backpressure is decided on may be, per API process.

@@ -19,9 +19,9 @@ from typing import Any
 
 import redis
 
+from config.languages import UnknownLanguage, canonical_all
 from config.settings import Settings
-from engines.languages import UnknownLanguage, canonical_all
-from workers.store import PREFIX, now_iso
+from jobs.store import PREFIX, now_iso
 
 CONFIG_KEY = f"{PREFIX}config"
 AUDIT_KEY = f"{PREFIX}config:audit"

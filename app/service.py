@@ -16,7 +16,6 @@ from flask import current_app
 from app.document_jobs import document_view, submit_document
 from app.documents import DocumentPages, is_document, split_document
 from app.errors import ApiError
-from app.images import ValidatedImage, downscaled, validate_image
 from app.languages import checked_folds, language_preset, resolve_languages
 from app.quotas import Quotas
 from app.runtime_config import ConfigStore
@@ -26,14 +25,16 @@ from engines.registry import queue_for
 from ensemble import InvalidPresets, UnknownPreset, resolve_weights
 from ensemble.fitted import FittedPreset
 from ensemble.kinds import FALLBACK, Kind, job_kind
-from workers.batch_pipeline import BatchEntry, BatchRequest, start_batch_job
-from workers.celery_app import COMBINE_QUEUE
-from workers.completion import job_finished
-from workers.options import JobOptions, Mode
-from workers.pipeline import StoredImage, new_job_id, start_job
-from workers.planning import without_silent_engines
-from workers.store import IdempotencyConflict, JobStore, content_key
-from workers.webhooks import RefusedTarget, check_target
+from jobs.batch_pipeline import BatchEntry, BatchRequest, start_batch_job
+from jobs.completion import job_finished
+from jobs.errors import InvalidImage
+from jobs.images import ValidatedImage, downscaled, validate_image
+from jobs.options import JobOptions, Mode
+from jobs.pipeline import StoredImage, new_job_id, start_job
+from jobs.planning import without_silent_engines
+from jobs.queues import COMBINE_QUEUE
+from jobs.store import IdempotencyConflict, JobStore, content_key
+from jobs.webhooks import RefusedTarget, check_target
 
 
 @dataclass
@@ -77,7 +78,10 @@ class Service:
 
     def validate(self, data: bytes) -> ValidatedImage:
         """Validate an upload against the configured limits."""
-        return validate_image(data, self.settings.max_upload_bytes, self.settings.max_image_pixels)
+        try:
+            return validate_image(data, self.settings.max_upload_bytes, self.settings.max_image_pixels)
+        except InvalidImage as exc:
+            raise ApiError(exc.status_code, exc.code, exc.message) from exc
 
     def resolve_options(self, raw: dict[str, Any], image: ValidatedImage, owner: str | None = None) -> JobOptions:
         """Turn request options into resolved job options (engines checked, weights chosen); ``owner`` is the

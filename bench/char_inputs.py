@@ -23,14 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.images import validate_image
 from bench.common import append_section, machine_line
 from config.settings import Settings
 from engines.base import CharResult
 from engines.preprocess import GlyphInput
 from engines.registry import load_engine_class
 from evaluation.manifest import Item, load_items
-from workers.store import decode_png
+from jobs.images import validate_image
+from jobs.store import decode_png
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SETS = ("mnist", "comnist", "heldout-fonts")

@@ -27,8 +27,8 @@ from config.settings import Settings
 from engines.base import Engine, EngineUnavailable
 from engines.layout import reading_order
 from engines.registry import load_engine_class
-from workers.options import JobOptions
-from workers.results import build_result
+from jobs.options import JobOptions
+from jobs.results import build_result
 
 PAGE_LINES = [
     "Quarterly report for the board of directors",

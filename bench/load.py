@@ -83,10 +83,10 @@ def fingerprint(view: dict[str, Any] | None) -> str:
 def local_fingerprints(pngs: list[bytes], engine: str = ENGINE) -> tuple[str, list[str]]:
     """Read every image here as the workers would (the API's normalisation, then the engine, no extra
     steps); returns the engine's model version and each image's fingerprint."""
-    from app.images import validate_image
     from config.settings import Settings
     from engines.registry import load_engine_class
-    from workers.store import decode_png
+    from jobs.images import validate_image
+    from jobs.store import decode_png
 
     settings = Settings(engines=[engine])
     reader = load_engine_class(engine).from_settings(settings)

@@ -16,7 +16,7 @@ normalise`-d, jiwer CER). Variants:
 * ``xycut_order``: the page job path with the lines ordered by our XY-cut alone
   (:func:`engines.layout.reading_blocks`; ``OCR_LAYOUT_ORDER=xycut``, the order before Tesseract's regions).
 * ``naive_order``: PP-OCR's line boxes on the upright page sorted by (top, left), padded with
-  :func:`workers.store.pad_box`, read by PP-OCR (same steps).
+  :func:`jobs.store.pad_box`, read by PP-OCR (same steps).
 * ``tesseract_layout``: Tesseract's ``detect_lines`` (psm 3 blocks -> lines, in the order Tesseract returns
   them) on the upright page, padded, read by PP-OCR (same steps).
 * ``tesseract_page``: Tesseract alone on the decoded page: ``tesserocr.PyTessBaseAPI(path=<tessdata>,
@@ -64,7 +64,6 @@ from rapidfuzz import fuzz
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.images import validate_image
 from config.settings import Settings, get_settings
 from engines.base import Engine
 from engines.registry import load_engine_class
@@ -77,8 +76,9 @@ from evaluation.normalize import normalise
 from evaluation.readings import Reading, page_crops
 from evaluation.realdata import in_final_check
 from evaluation.scoring import Answer, engine_answer, score
-from workers.page_layout import upright_page
-from workers.store import decode_png, pad_box
+from jobs.images import validate_image
+from jobs.page_layout import upright_page
+from jobs.store import decode_png, pad_box
 
 SETS = ("real-fit", "real-fit-en")
 FINAL_SHARE = 0.2  # evaluation.realdata's default --final-share
@@ -98,7 +98,7 @@ SOURCES = (
     "engines/layout.py",
     "engines/page_regions.py",
     "engines/orientation.py",
-    "workers/page_layout.py",
+    "jobs/page_layout.py",
     "evaluation/readings.py",
     "engines/paddleocr.py",
     "engines/tesseract.py",

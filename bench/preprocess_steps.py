@@ -15,14 +15,14 @@ from pathlib import Path
 
 import jiwer
 
-from app.images import validate_image
 from bench.common import append_section, machine_line
 from config.settings import Settings
 from engines.registry import load_engine_class
 from engines.steps import STEPS, apply_steps
 from evaluation.manifest import load_items
 from evaluation.normalize import normalise
-from workers.store import decode_png
+from jobs.images import validate_image
+from jobs.store import decode_png
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 KINDS = ("printed", "handwritten", "scene")

@@ -1,8 +1,8 @@
 """Reading order on real multi-column scans against region-level ground truth (PAGE XML ``ReadingOrder``).
 
 For every ``NAME.xml`` in ``--pages`` with an image beside it (``NAME.jpg``, ``.png`` or ``.tif``), the page
-job's layout step runs as a worker runs it (:func:`workers.page_layout.upright_page`, then
-:func:`workers.page_layout.find_lines` with PP-OCR, the default layout engine) with each order:
+job's layout step runs as a worker runs it (:func:`jobs.page_layout.upright_page`, then
+:func:`jobs.page_layout.find_lines` with PP-OCR, the default layout engine) with each order:
 
 * ``tesseract_regions``: the lines ordered by the regions of Tesseract's page layout analysis (the default,
   ``OCR_LAYOUT_ORDER=tesseract``);
@@ -30,7 +30,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.images import validate_image
 from config.settings import get_settings
 from engines.base import Box, Engine
 from engines.page_regions import TesseractRegions
@@ -38,8 +37,9 @@ from engines.registry import load_engine_class
 from evaluation.manifest import Item
 from evaluation.page_order import OrderScore, load_regions, order_errors, region_ranks
 from evaluation.realdata import in_final_check
-from workers.page_layout import find_lines, upright_page
-from workers.store import decode_png
+from jobs.images import validate_image
+from jobs.page_layout import find_lines, upright_page
+from jobs.store import decode_png
 
 VARIANTS = ("tesseract_regions", "xycut", "tesseract_lines")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")

@@ -1,4 +1,7 @@
-"""Settings, read once from ``OCR_*`` environment variables (see :mod:`config.settings`)."""
+"""Settings, read once from ``OCR_*`` environment variables (see :mod:`config.settings`).
+
+May import: third-party libraries only (:mod:`config.languages` is the ISO 639 vocabulary the engines share).
+"""
 
 from config.settings import Settings, get_settings
 

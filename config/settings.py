@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from engines.languages import canonical_all
+from config.languages import canonical_all
 
 ROOT = Path(__file__).resolve().parent.parent
 VotingMethod = Literal["weighted", "confidence", "majority", "select"]
@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     engine_plugins: dict[str, str] = {}
     tessdata_path: Path = Path("/usr/share/tesseract-ocr/5/tessdata")
     tesseract_lang: str = "eng"
-    # The languages a job reads when it names none (ISO 639 codes, engines/languages.py); OCR_LANGUAGES=deu,fra.
+    # The languages a job reads when it names none (ISO 639 codes, config/languages.py); OCR_LANGUAGES=deu,fra.
     languages: Annotated[list[str], NoDecode] = ["eng"]
     top_k: int = Field(5, ge=1, le=20)
     # Threads per worker process for onnxruntime and torch engines (one process per core scales best).

@@ -212,7 +212,7 @@ class Engine(abc.ABC):
 
     @classmethod
     def languages(cls, settings: Settings) -> frozenset[str]:
-        """The languages (ISO 639-2 codes, :mod:`engines.languages`) this engine can read here, known without
+        """The languages (ISO 639-2 codes, :mod:`config.languages`) this engine can read here, known without
         loading its model; adapters whose model writes more than English override it."""
         return frozenset({"eng"})
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from config.languages import written_by
 from engines.base import (
     CharCandidate,
     CharResult,
@@ -30,7 +31,6 @@ from engines.base import (
 from engines.ctc import CHAR_CLASSES, allowed_mask, greedy_decode, ranked_alternatives
 from engines.ctc_words import strip_spaces, words_of
 from engines.files import checked_digest, cpu_session
-from engines.languages import written_by
 from engines.line_input import STRIDE, input_width, pad_batch, prepare_line
 from engines.preprocess import crop_to_ink, dark_ink_on_light, is_blank, to_gray
 

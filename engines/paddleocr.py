@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from config.languages import written_by
 from engines.base import (
     Box,
     CharCandidate,
@@ -35,7 +36,6 @@ from engines.base import (
 from engines.ctc import CHAR_CLASSES, LATIN_TEXT, allowed_mask, greedy_decode, ranked_alternatives
 from engines.ctc_words import strip_spaces, words_of
 from engines.files import file_digest
-from engines.languages import written_by
 from engines.preprocess import (
     GlyphInput,
     dark_ink_on_light,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from config.languages import LANGUAGES
 from engines.base import (
     Box,
     CharCandidate,
@@ -26,7 +27,6 @@ from engines.base import (
     elapsed_ms,
 )
 from engines.files import file_digest
-from engines.languages import LANGUAGES
 from engines.preprocess import (
     GlyphInput,
     crop_to_ink_at,
@@ -225,7 +225,7 @@ class TesseractEngine(Engine):
 
 
 def installed_languages(tessdata: Path) -> frozenset[str]:
-    """The languages of :mod:`engines.languages` whose Tesseract data is in ``tessdata``."""
+    """The languages of :mod:`config.languages` whose Tesseract data is in ``tessdata``."""
     return frozenset(code for code in LANGUAGES if (tessdata / f"{code}.traineddata").is_file())
 
 

@@ -1,4 +1,7 @@
-"""Multi-engine voting: ROVER alignment of text readings, per-character and per-slot votes."""
+"""Multi-engine voting: ROVER alignment of text readings, per-character and per-slot votes, presets.
+
+May import: engines (result types) and third-party libraries; never jobs, workers or app.
+"""
 
 from ensemble.alignment import EPSILON, Slot, align
 from ensemble.presets import (

@@ -16,13 +16,13 @@ from typing import Any, Literal
 import numpy as np
 import requests
 
-from app.images import validate_image
 from engines.base import CharCandidate, CharResult, Engine, EngineError, TextResult
 from engines.page_regions import TesseractRegions
 from engines.steps import apply_steps
 from evaluation.manifest import Item
-from workers.page_layout import find_lines, upright_page
-from workers.store import decode_png
+from jobs.images import validate_image
+from jobs.page_layout import find_lines, upright_page
+from jobs.store import decode_png
 
 MODE_FOR_KIND = {"char": "char", "word": "line", "line": "line", "page": "page"}
 
@@ -164,7 +164,7 @@ def page_crops(
 ) -> list[np.ndarray]:
     """Line crops in reading order, found exactly as a page job's layout step finds them (the page turned
     upright and straightened first, lines grouped into blocks, boxes padded). ``regions`` as
-    :func:`workers.page_layout.find_lines` takes it (default: the settings' reading order)."""
+    :func:`jobs.page_layout.find_lines` takes it (default: the settings' reading order)."""
     if upright:
         pixels, _ = upright_page(pixels, layout)
     boxes = find_lines(pixels, layout, regions)["boxes"]

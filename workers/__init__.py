@@ -1,1 +1,5 @@
-"""Celery workers: the app built from config, one task per engine plus the combine task, the job store."""
+"""Celery workers: the Celery app and worker start-up (engine pool, presence, metrics) and the tasks that
+move a job through the engines (jobs.* holds what the tasks do).
+
+May import: jobs, config, engines, ensemble, documents; never app.
+"""

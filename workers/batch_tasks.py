@@ -5,7 +5,7 @@ A chunk is at most ``OCR_BATCH_CHUNK_ITEMS`` items of one option group; each chu
 ``ocr.recognize_batch`` per engine of the stage, then ``ocr.combine_batch`` (or, with a cascade,
 ``ocr.escalate_batch``, which votes the items the first stage is sure of and sends the rest to the
 later engines). An item gets the result it gets as a job alone: the same engines read the same crop
-(our engines read a batch as they read each crop alone) and :func:`workers.results.build_result` votes.
+(our engines read a batch as they read each crop alone) and :func:`jobs.results.build_result` votes.
 
 A chunk whose engine task is killed (hard time limit, a crash on every delivery) splits: ``ocr.batch_failed``
 starts each of its unfinished items again as a chunk of its own, so only the bad image's item fails.
@@ -22,16 +22,17 @@ from celery import Celery, chord
 
 from config.settings import get_settings
 from engines.registry import queue_for
-from workers.batches import Batch, BatchItem, read_batch, settle, write_items
-from workers.celery_app import COMBINE_QUEUE, celery_app
-from workers.completion import job_finished
-from workers.metrics import record_job_finished
-from workers.options import JobOptions
-from workers.pipeline import current_versions
-from workers.planning import stages, voting_rule
-from workers.results import build_result
+from jobs.batches import Batch, BatchItem, read_batch, settle, write_items
+from jobs.completion import job_finished
+from jobs.metrics import record_job_finished
+from jobs.options import JobOptions
+from jobs.pipeline import current_versions
+from jobs.planning import stages, voting_rule
+from jobs.queues import COMBINE_QUEUE
+from jobs.results import build_result
+from jobs.store import JobStore, content_key, decode_png
+from workers.celery_app import celery_app
 from workers.runtime import job_store
-from workers.store import JobStore, content_key, decode_png
 from workers.tasks import MAX_DELIVERIES, doubtful_crops, engine_failure, run_engine
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,10 @@ from kombu import Queue
 
 from config.settings import Settings, get_settings
 from engines.registry import queue_for
+from jobs.queues import COMBINE_QUEUE
 
-COMBINE_QUEUE = "combine"
+__all__ = ["COMBINE_QUEUE", "celery_app", "create_celery"]
+
 WORKER_PUBLISH_RETRY = {"max_retries": 60, "interval_start": 0, "interval_step": 1, "interval_max": 1}
 
 

@@ -16,12 +16,13 @@ from typing import Any
 from celery import Task
 
 from config.settings import get_settings
-from workers.batches import is_batch
-from workers.celery_app import COMBINE_QUEUE, celery_app
-from workers.options import JobOptions
-from workers.pipeline import group_key, queue_group_recognition, start_recognition
+from jobs.batches import is_batch
+from jobs.options import JobOptions
+from jobs.pipeline import group_key, queue_group_recognition, start_recognition
+from jobs.queues import COMBINE_QUEUE
+from jobs.store import JobStore, decode_png
+from workers.celery_app import celery_app
 from workers.runtime import job_store
-from workers.store import JobStore, decode_png
 from workers.tasks import MAX_DELIVERIES, doubtful_crops, engine_failure, finish, run_engine
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ import time
 from config.settings import Settings
 from engines.base import Engine, EngineUnavailable
 from engines.registry import load_engine_class
-from workers.store import JobStore, now_iso
+from jobs.store import JobStore, now_iso
 
 log = logging.getLogger(__name__)
 

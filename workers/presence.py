@@ -12,9 +12,9 @@ from typing import Any
 from celery.signals import heartbeat_sent, worker_ready, worker_shutdown
 
 from config.settings import get_settings
+from jobs.sweeper import sweep
 from workers.celery_app import celery_app
 from workers.runtime import job_store
-from workers.sweeper import sweep
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from config.settings import get_settings
 from engines.base import Engine, EngineError
 from engines.registry import queue_for
+from jobs.store import JobStore
 from workers.pool import EnginePool
-from workers.store import JobStore
 
 _store: JobStore | None = None
 _pool: EnginePool | None = None

@@ -16,16 +16,16 @@ from celery.exceptions import SoftTimeLimitExceeded
 from config.settings import get_settings
 from engines.base import EngineError
 from engines.steps import apply_steps
+from jobs.completion import job_finished
+from jobs.metrics import record_job_failure, record_job_finished
+from jobs.options import JobOptions
+from jobs.page_layout import encode_png, find_lines, recognition_image, transform_record, upright_page
+from jobs.pipeline import current_versions, queue_later_stage, queue_recognition
+from jobs.planning import voting_rule
+from jobs.results import build_result, calibrated, cascade_decisions, crop_readings
+from jobs.store import content_key, crop_box, decode_png
 from workers.celery_app import celery_app
-from workers.completion import job_finished
-from workers.metrics import record_job_failure, record_job_finished
-from workers.options import JobOptions
-from workers.page_layout import encode_png, find_lines, recognition_image, transform_record, upright_page
-from workers.pipeline import current_versions, queue_later_stage, queue_recognition
-from workers.planning import voting_rule
-from workers.results import build_result, calibrated, cascade_decisions, crop_readings
 from workers.runtime import engine_pool, job_store
-from workers.store import content_key, crop_box, decode_png
 
 log = logging.getLogger(__name__)
 # A task delivered more often than this was redelivered after its worker process died each time.

@@ -1,4 +1,4 @@
-"""The delivery task of completion webhooks (started by :func:`workers.completion.job_finished`)."""
+"""The delivery task of completion webhooks (started by :func:`jobs.completion.job_finished`)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import requests
 from celery import Task
 
 from config.settings import get_settings
+from jobs.document_view import document_view
+from jobs.keys import KeyStore
+from jobs.store import JobStore
+from jobs.webhooks import RefusedTarget, body_of, check_target, record_attempt, service_secret
+from jobs.webhooks import signature as sign
 from workers.celery_app import celery_app
-from workers.document_view import document_view
-from workers.keys import KeyStore
 from workers.runtime import job_store
-from workers.store import JobStore
-from workers.webhooks import RefusedTarget, body_of, check_target, record_attempt, service_secret
-from workers.webhooks import signature as sign
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from prometheus_client import start_http_server
 
 from config.settings import get_settings
 from engines.registry import queue_for
-from workers.metrics import (
+from jobs.metrics import (
     bounded,
     initialize_worker_series,
     mark_process_dead,

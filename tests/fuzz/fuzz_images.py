@@ -1,7 +1,8 @@
-"""atheris fuzz target: upload validation (``app.images.validate_image``) and document splitting
+"""atheris fuzz target: upload validation (``jobs.images.validate_image``) and document splitting
 (``app.documents.is_document`` / ``split_document``) with small limits, exactly as the API chains them.
 
-Any exception other than :class:`app.errors.ApiError` is a finding: the API would answer it with a 500.
+Any exception other than :class:`app.errors.ApiError` (documents) or
+:class:`jobs.errors.InvalidImage` (images) is a finding: the API would answer it with a 500.
 Run: ``python tests/fuzz/fuzz_images.py [corpus_dir ...] -max_total_time=60`` (libFuzzer flags);
 ``tests/fuzz/test_fuzz_images.py`` runs it in CI with a seed corpus from ``tests/hostile/corpus.py``.
 """
@@ -13,12 +14,13 @@ import sys
 
 import atheris
 
-with atheris.instrument_imports(include=["app.images", "app.documents", "PIL"]):
+with atheris.instrument_imports(include=["jobs.images", "app.documents", "PIL"]):
     from PIL import Image
 
     from app.documents import is_document, split_document
     from app.errors import ApiError
-    from app.images import validate_image
+    from jobs.errors import InvalidImage
+    from jobs.images import validate_image
 
     Image.init()  # import every format plugin now, so that they are instrumented too
 
@@ -37,7 +39,7 @@ def test_one_input(data: bytes) -> None:
     for page in pages.pages if pages is not None else [data]:
         if isinstance(page, ApiError):
             continue
-        with contextlib.suppress(ApiError):
+        with contextlib.suppress(InvalidImage):
             validate_image(page, MAX_BYTES, MAX_PIXELS)
 
 

@@ -15,9 +15,9 @@ import pytest
 
 from app.quotas import QUEUE_DEPTH_MAX_AGE_S, Quotas
 from app.runtime_config import AUDIT_KEY, CONFIG_KEY
+from jobs.keys import KeyStore
+from jobs.store import JobStore
 from tests.integration.conftest import make_settings, render_png, wait_job
-from workers.keys import KeyStore
-from workers.store import JobStore
 
 pytestmark = pytest.mark.integration
 TESSERACT = {"engines": "tesseract", "cache": "false"}

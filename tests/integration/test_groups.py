@@ -47,7 +47,7 @@ def test_a_group_killed_at_the_hard_time_limit_splits_so_only_the_bad_image_fail
     from PIL import Image
 
     from app.service import service
-    from workers.pipeline import queue_together
+    from jobs.pipeline import queue_together
 
     buffer = io.BytesIO()
     Image.new("L", (40, 40), 0).save(buffer, format="PNG")  # all dark: the stubborn engine hangs on it
@@ -73,7 +73,7 @@ def test_a_group_killed_at_the_hard_time_limit_splits_so_only_the_bad_image_fail
 
 def _deferred_char_jobs(svc, images: list[bytes], engine: str) -> list[dict]:
     """Char jobs for ``engine`` created as the API creates them, but not started (the test starts them)."""
-    from workers.pipeline import StoredImage, start_job
+    from jobs.pipeline import StoredImage, start_job
 
     jobs = []
     for png in images:

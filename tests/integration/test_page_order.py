@@ -13,7 +13,7 @@ from config.settings import get_settings
 from engines.paddleocr import PaddleOcrEngine
 from engines.page_regions import TesseractRegions
 from evaluation.page_order import load_regions, order_errors, region_ranks
-from workers.page_layout import find_lines, upright_page
+from jobs.page_layout import find_lines, upright_page
 
 pytestmark = pytest.mark.integration
 PAGE = Path(__file__).resolve().parents[1] / "fixtures" / "pages" / "ruempler_gartenbau_1882_0014"

@@ -52,7 +52,9 @@ def test_jobs_spread_across_two_workers_on_the_same_queue(
             worker.stop()  # leave the slow queue to the tests that follow
     assert [job["status"] for job in jobs] == ["succeeded"] * JOBS, jobs
     assert [job["result"]["text"] for job in jobs] == WORDS
-    assert sum(counts) == JOBS + waiting, (counts, waiting)
+    # Every job ran once; the workers may also run tasks of earlier tests that were waiting on the queue or
+    # come back to it later (a task a killed worker held is restored after the visibility timeout).
+    assert sum(counts) >= JOBS, (counts, waiting)
     assert min(counts) >= 2, f"one worker took (almost) everything: {counts}"
     # One worker (concurrency 1) cannot run these tasks in less than their sum; two take about half.
     serial_s = (JOBS + waiting) * ENGINE_SECONDS

@@ -8,8 +8,8 @@ import io
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from jobs.store import JobStore
 from tests.integration.conftest import FONT, render_png, wait_job
-from workers.store import JobStore
 
 pytestmark = pytest.mark.integration
 
@@ -51,8 +51,8 @@ def test_a_huge_character_is_shrunk_before_the_engines_read_it(app_client, main_
 
 def test_a_started_job_whose_chord_died_is_started_again(app_client, main_worker, redis_client) -> None:
     """A job left running with nothing queued for it (its vote was never sent) is finished by the sweeper."""
-    from app.images import validate_image
-    from workers.options import JobOptions
+    from jobs.images import validate_image
+    from jobs.options import JobOptions
 
     store = JobStore(redis_client, 600, 600)
     image = validate_image(render_png("Lost chord"), 10**7, 10**8)

@@ -9,7 +9,7 @@ import pytest
 
 from app.runtime_config import InvalidConfig, RuntimeConfig, validated
 from config.settings import Settings
-from workers.webhooks import RefusedTarget, body_of, check_target, signature, summary
+from jobs.webhooks import RefusedTarget, body_of, check_target, signature, summary
 
 BASE = Settings(engines=["tesseract", "paddleocr"], max_pages=50)
 

@@ -10,9 +10,9 @@ import pytest
 from engines.base import CharCandidate, CharResult, TextResult
 from ensemble.cascade import Cascade, accepts, char_score, first_char_vote, first_text_vote, text_score
 from ensemble.kinds import KindVoting
-from workers.options import JobOptions
-from workers.planning import stages, without_silent_engines
-from workers.results import build_result, calibrated, cascade_decisions, crop_readings
+from jobs.options import JobOptions
+from jobs.planning import stages, without_silent_engines
+from jobs.results import build_result, calibrated, cascade_decisions, crop_readings
 
 LINES = KindVoting({"fast": 1.0, "slow": 1.0}, "select", cascade=Cascade({"fast": 1.0}, 0.8))
 CHARS = KindVoting({"cnn": 1.5, "tess": 0.5, "pp": 1.0, "silent": 0.0}, "confidence")

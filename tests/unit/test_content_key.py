@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from workers.options import JobOptions
-from workers.store import content_key
+from jobs.options import JobOptions
+from jobs.store import content_key
 
 IMAGE = "ab" * 32
 VERSIONS = {"tesseract": "tesseract-5.5.4/eng-0123456789ab", "trocr": "trocr-1.0"}
@@ -157,7 +157,7 @@ def test_to_dict_does_not_share_the_weights_dict() -> None:
 
 
 def test_content_key_changes_with_the_result_format(monkeypatch: pytest.MonkeyPatch) -> None:
-    from workers import store
+    from jobs import store
 
     before = store.content_key("abc", {"mode": "char"}, {"tesseract": "5"})
     monkeypatch.setattr(store, "RESULT_FORMAT", store.RESULT_FORMAT + 1)

@@ -24,7 +24,7 @@ from flower.options import default_options
 
 from config.settings import Settings
 from engines.registry import queue_for
-from workers.celery_app import COMBINE_QUEUE
+from jobs.queues import COMBINE_QUEUE
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

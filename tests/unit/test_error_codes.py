@@ -25,11 +25,14 @@ from config.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app"
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
-# The one raise site whose code is not a literal: a synchronous request's job failed, and its own error code
-# (a job error code) is answered with 503.
-DYNAMIC_CODE_SITES = {("app/jobs.py", JOB_FAILED_STATUS)}
-# Outside app/, where a job's view gets its error (a document job's): its {"code": ...} records are job errors.
-JOB_VIEW_SOURCES = ("workers/document_view.py",)
+# The raise sites whose code is not a literal: a synchronous request's job failed, and its own error code
+# (a job error code) is answered with 503; an upload refused by jobs.images (its InvalidImage, whose own
+# raise sites are checked like the API's) is answered with its status and code.
+DYNAMIC_CODE_SITES = {("app/jobs.py", JOB_FAILED_STATUS), ("app/service.py", None)}
+# Errors of the job core that the API answers as they are: their raise sites count as the API's.
+MAPPED_ERRORS = {"InvalidImage": ROOT / "jobs" / "images.py"}
+# Outside app/, where a job's view gets its error (a document's, a batch's): its {"code": ...} records are job errors.
+JOB_VIEW_SOURCES = ("jobs/document_view.py", "jobs/batches.py")
 MEGABYTE = 1024 * 1024
 MAX_ECHO = 80  # the longest quote of a client's value: a preset name (ensemble.presets.UnknownPreset)
 
@@ -63,14 +66,22 @@ def _literal(node: ast.expr) -> object:
 
 
 def raise_sites() -> list[tuple[str, int, object, object]]:
-    """Every ``ApiError(status, code, ...)`` in app/: (file, line, status, code); a non-literal is None."""
+    """Every ``ApiError(status, code, ...)`` in app/, and every ``InvalidImage(status, code, ...)`` the API
+    answers as it is (:data:`MAPPED_ERRORS`): (file, line, status, code); a non-literal is None."""
     sites = []
-    for path, tree in _sources(APP):
+    sources = [*_sources(APP), *(source for path in MAPPED_ERRORS.values() for source in _file(path))]
+    for path, tree in sources:
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and _name(node.func) == "ApiError" and len(node.args) >= 2:
+            if not (isinstance(node, ast.Call) and _name(node.func) in ("ApiError", *MAPPED_ERRORS)):
+                continue
+            if len(node.args) >= 2:
                 for status, code in _alternatives(node.args[0], node.args[1]):
                     sites.append((path, node.lineno, _literal(status), _literal(code)))
     return sites
+
+
+def _file(path: Path) -> Iterator[tuple[str, ast.Module]]:
+    yield str(path.relative_to(ROOT)), ast.parse(path.read_text(encoding="utf-8"))
 
 
 def error_body_sites() -> list[tuple[str, int, object, object]]:
@@ -87,10 +98,10 @@ def error_body_sites() -> list[tuple[str, int, object, object]]:
 
 
 def job_error_sites() -> list[tuple[str, int, object]]:
-    """Codes a job fails with: ``fail_job(id, "code", ...)`` in app/ and workers/, ``{"code": "..."}`` records
-    in app/, and the default of the synchronous endpoints' ``error.get("code", "...")``."""
+    """Codes a job fails with: ``fail_job(id, "code", ...)`` in app/, workers/ and jobs/, ``{"code": "..."}``
+    records in app/ and the job views, and the default of the synchronous endpoints' ``error.get("code", "...")``."""
     sites = []
-    for path, tree in _sources(APP, ROOT / "workers"):
+    for path, tree in _sources(APP, ROOT / "workers", ROOT / "jobs"):
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and _name(node.func) == "fail_job" and len(node.args) >= 2:
                 sites.append((path, node.lineno, _literal(node.args[1])))

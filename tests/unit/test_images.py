@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.errors import ApiError
-from app.images import ValidatedImage, validate_image
+from jobs.errors import InvalidImage
+from jobs.images import ValidatedImage, validate_image
 
 MAX_BYTES = 10_000_000
 MAX_PIXELS = 10_000_000
@@ -32,9 +32,9 @@ def validate(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXE
     return validate_image(data, max_bytes, max_pixels)
 
 
-def rejection(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> ApiError:
-    """The ApiError that validate_image raises for ``data``."""
-    with pytest.raises(ApiError) as caught:
+def rejection(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> InvalidImage:
+    """The InvalidImage that validate_image raises for ``data``."""
+    with pytest.raises(InvalidImage) as caught:
         validate_image(data, max_bytes, max_pixels)
     return caught.value
 
@@ -353,14 +353,14 @@ def test_truncated_file_is_422_corrupt_image(fmt: str) -> None:
     assert (error.status_code, error.code) == (422, "corrupt_image")
 
 
-def test_api_error_carries_a_message() -> None:
+def test_a_refusal_carries_its_status_code_and_message() -> None:
     error = rejection(b"")
-    assert error.message
-    assert error.extra_data == {"code": "empty_image"}
+    assert error.message and str(error) == error.message
+    assert (error.status_code, error.code) == (400, "empty_image")
 
 
 def test_a_huge_character_image_is_shrunk_within_the_budget_and_a_small_one_is_kept() -> None:
-    from app.images import downscaled, validate_image
+    from jobs.images import downscaled, validate_image
 
     buffer = io.BytesIO()
     Image.new("L", (3000, 1500), 255).save(buffer, format="PNG")

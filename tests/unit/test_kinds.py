@@ -14,8 +14,8 @@ from ensemble.calibration import PlattCalibration
 from ensemble.fitted import FittedPreset, load_fitted_presets, save_fitted_preset
 from ensemble.kinds import KindVoting, job_kind, voting_for
 from ensemble.presets import InvalidPresets
-from workers.options import JobOptions
-from workers.results import build_result, voting_rule
+from jobs.options import JobOptions
+from jobs.results import build_result, voting_rule
 
 CHARS = KindVoting({"cnn": 1.0, "ocr": 0.0}, "confidence")
 LINES = KindVoting({"cnn": 0.0, "ocr": 1.0}, "select", confidence=PlattCalibration(1.0, -1.0))

@@ -10,9 +10,9 @@ import pytest
 from app.errors import ApiError
 from app.languages import _known, engine_languages, language_preset, resolve_languages
 from app.runtime_config import InvalidConfig, RuntimeConfig, validated
+from config.languages import UnknownLanguage, canonical, canonical_all, written_by
 from config.settings import Settings
 from engines.ctc import CHAR_CLASSES
-from engines.languages import UnknownLanguage, canonical, canonical_all, written_by
 from engines.tesseract import models_for
 
 ENGINES = ["tesseract", "easyocr", "paddleocr", "emnist_cnn", "line_reader"]

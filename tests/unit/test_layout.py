@@ -214,7 +214,7 @@ def test_a_line_run_across_two_columns_is_cut_in_the_gutter() -> None:
 def test_the_cut_goes_where_the_page_is_blank_and_never_at_a_word_space() -> None:
     import numpy as np
 
-    from workers.page_layout import blank_column
+    from jobs.page_layout import blank_column
 
     page = np.full((60, 400, 3), 255, dtype=np.uint8)
     page[20:40, 10:190] = 0  # left column's words

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from engines.base import CharCandidate, CharResult, TextResult, Word
-from workers.options import JobOptions
-from workers.results import build_result
+from jobs.options import JobOptions
+from jobs.results import build_result
 
 
 def _char_output(engine: str, *candidates: tuple[str, float]) -> dict:

@@ -231,7 +231,7 @@ class JobStore:
         return int(count)
 
     # Started jobs and when they are overdue: a job whose chord died with a worker or a Redis outage is
-    # started again by the sweeper (workers/sweeper.py)
+    # started again by the sweeper (jobs/sweeper.py)
     def track_started(self, job_ids: list[str], overdue_after_s: float) -> None:
         """Note jobs as started; they are overdue ``overdue_after_s`` from now unless they finish."""
         if job_ids:

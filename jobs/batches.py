@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from workers.document_view import FINISHED
-from workers.store import JobStore, now_iso
+from jobs.document_view import FINISHED
+from jobs.store import JobStore, now_iso
 
 ITEM_PREFIX = "item:"
 # An item refused by validation is ``rejected`` (it never became work); it is finished like the others.

@@ -11,12 +11,12 @@ from typing import Any
 
 from celery import Celery
 
-from workers.batches import BatchItem, batch_fields, settle
-from workers.celery_app import COMBINE_QUEUE
-from workers.metrics import record_submission
-from workers.options import JobOptions
-from workers.pipeline import API_PUBLISH_RETRY, StoredImage, current_versions, new_job_id, queue_together, start_job
-from workers.store import JobStore, content_key
+from jobs.batches import BatchItem, batch_fields, settle
+from jobs.metrics import record_submission
+from jobs.options import JobOptions
+from jobs.pipeline import API_PUBLISH_RETRY, StoredImage, current_versions, new_job_id, queue_together, start_job
+from jobs.queues import COMBINE_QUEUE
+from jobs.store import JobStore, content_key
 
 
 @dataclass(frozen=True)

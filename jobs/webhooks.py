@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import redis
 
-from workers.store import PREFIX, JobStore, now_iso
+from jobs.store import PREFIX, JobStore, now_iso
 
 MAX_URL_LENGTH = 2048
 SERVICE_SECRET_KEY = f"{PREFIX}webhook_secret"

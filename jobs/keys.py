@@ -17,7 +17,7 @@ from typing import Literal, cast
 
 import redis
 
-from workers.store import PREFIX, now_iso
+from jobs.store import PREFIX, now_iso
 
 Role = Literal["submit", "admin"]
 ROLES: tuple[Role, ...] = ("submit", "admin")

@@ -10,7 +10,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from workers.store import JobStore
+from jobs.store import JobStore
 
 FINISHED = ("succeeded", "failed")
 

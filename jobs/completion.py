@@ -7,11 +7,11 @@ import logging
 
 from celery import Celery
 
-from workers.batches import is_batch, settle
-from workers.celery_app import COMBINE_QUEUE
-from workers.document_view import FINISHED, document_view
-from workers.store import JobStore
-from workers.webhooks import claim_delivery
+from jobs.batches import is_batch, settle
+from jobs.document_view import FINISHED, document_view
+from jobs.queues import COMBINE_QUEUE
+from jobs.store import JobStore
+from jobs.webhooks import claim_delivery
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ lookups; Celery pool processes: engine tasks, votes, finished jobs) and exposed 
 empty directory of that service instance *before* ``prometheus_client`` is imported: every process
 then writes its samples there and :func:`metrics_registry` adds them up at scrape time.
 
-Label values are bounded: engines come from the enabled set, modes from ``workers.options.Mode``,
+Label values are bounded: engines come from the enabled set, modes from ``jobs.options.Mode``,
 failure reasons from the engine error codes; anything else is reported as ``other``.
 """
 
@@ -22,7 +22,7 @@ from typing import Any, get_args
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, Metric, multiprocess
 
 from engines.base import BadImage, EngineError, EngineFailure, EngineTimeout, EngineUnavailable
-from workers.options import Mode
+from jobs.options import Mode
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 OTHER = "other"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from ensemble.calibration import calibrations_from_dict
 from ensemble.kinds import KindVoting, job_kind, voting_for
-from workers.options import JobOptions
+from jobs.options import JobOptions
 
 
 def voting_rule(options: JobOptions) -> KindVoting:

@@ -13,8 +13,8 @@ import logging
 
 from celery import Celery
 
-from workers.celery_app import COMBINE_QUEUE
-from workers.store import PREFIX, JobStore
+from jobs.queues import COMBINE_QUEUE
+from jobs.store import PREFIX, JobStore
 
 log = logging.getLogger(__name__)
 LOCK_KEY = f"{PREFIX}sweeping"

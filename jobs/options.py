@@ -37,7 +37,7 @@ class JobOptions:
     # The API key that owns the job when keys are required: results are cached per owner, so a cache hit
     # never tells one client what another sent.
     cache_scope: str | None = None
-    # The languages to read (ISO 639-2, engines/languages.py), in the client's order: engines that cannot
+    # The languages to read (ISO 639-2, config/languages.py), in the client's order: engines that cannot
     # read every one are left out (skipped_engines), the others read with their data for them. Empty in
     # jobs stored before languages existed: each engine's default model.
     languages: tuple[str, ...] = ()

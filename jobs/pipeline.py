@@ -12,11 +12,11 @@ from typing import Any
 from celery import Celery, Signature, chord
 
 from engines.registry import queue_for
-from workers.celery_app import COMBINE_QUEUE
-from workers.metrics import record_submission
-from workers.options import JobOptions
-from workers.planning import stages, voting_rule
-from workers.store import JobStore, content_key, now_iso
+from jobs.metrics import record_submission
+from jobs.options import JobOptions
+from jobs.planning import stages, voting_rule
+from jobs.queues import COMBINE_QUEUE
+from jobs.store import JobStore, content_key, now_iso
 
 # How long an unfinished job may be joined by identical requests (a stuck job is not joined for ever).
 INFLIGHT_TTL_S = 600

@@ -28,7 +28,7 @@ from engines.layout import Region, block_records, reading_blocks, region_blocks,
 from engines.orientation import PageTransform, upright
 from engines.page_regions import TesseractRegions
 from engines.upright_check import upright_check_for
-from workers.store import pad_box
+from jobs.store import pad_box
 
 log = logging.getLogger(__name__)
 

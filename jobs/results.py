@@ -19,9 +19,9 @@ from ensemble.disagreement import disagreements
 from ensemble.folding import fold_result
 from ensemble.kinds import KindVoting, job_kind
 from ensemble.voting import joint_confidence
-from workers.options import JobOptions
-from workers.page_layout import to_original_coordinates
-from workers.planning import stages, voting_rule
+from jobs.options import JobOptions
+from jobs.page_layout import to_original_coordinates
+from jobs.planning import stages, voting_rule
 
 # A character whose calibrated confidence is below this is reported in a disagreement span.
 UNSURE_BELOW = 0.5

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app.errors import ApiError, clip
+from jobs.errors import InvalidImage, clip
 
 # MPO is how Pillow names the JPEGs phones write (a main image plus previews): the first frame is used.
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "MPO", "TIFF", "BMP", "WEBP", "GIF"})
@@ -56,11 +56,12 @@ class ValidatedImage:
 
 
 def validate_image(data: bytes, max_bytes: int, max_pixels: int) -> ValidatedImage:
-    """Check, decode and normalise ``data``; raise :class:`ApiError` (4xx) on anything wrong."""
+    """Check, decode and normalise ``data``; raise :class:`~jobs.errors.InvalidImage` (with the 4xx status it
+    stands for) on anything wrong."""
     if not data:
-        raise ApiError(400, "empty_image", "the image is empty")
+        raise InvalidImage(400, "empty_image", "the image is empty")
     if len(data) > max_bytes:
-        raise ApiError(413, "image_too_large", f"the image is {len(data)} bytes; the limit is {max_bytes}")
+        raise InvalidImage(413, "image_too_large", f"the image is {len(data)} bytes; the limit is {max_bytes}")
     image = _open(data, max_pixels)
     try:
         if _stored_as_sent(image):
@@ -72,7 +73,7 @@ def validate_image(data: bytes, max_bytes: int, max_pixels: int) -> ValidatedIma
             png = buffer.getvalue()
         gray = np.asarray(normalised if normalised.mode == "L" else normalised.convert("L"), dtype=np.uint8)
     except DECODE_ERRORS as exc:  # a mode or a palette that cannot be converted
-        raise ApiError(422, "corrupt_image", f"the image cannot be decoded: {clip(exc, 200)}") from exc
+        raise InvalidImage(422, "corrupt_image", f"the image cannot be decoded: {clip(exc, 200)}") from exc
     return ValidatedImage(
         sha256=hashlib.sha256(data).hexdigest(),
         source_format=str(image.format),
@@ -90,7 +91,7 @@ def _stored_as_sent(image: Image.Image) -> bool:
     if image.format != "PNG" or image.mode not in ("L", "RGB") or "transparency" in image.info:
         return False
     orientation = image.getexif().get(ORIENTATION_TAG, 1)
-    return orientation == 1
+    return bool(orientation == 1)
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
@@ -100,21 +101,21 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
             image = Image.open(io.BytesIO(data))
             fmt = image.format
             if fmt not in ALLOWED_FORMATS:
-                raise ApiError(415, "unsupported_format", f"format {fmt} is not accepted; use {_allowed()}")
+                raise InvalidImage(415, "unsupported_format", f"format {fmt} is not accepted; use {_allowed()}")
             _check_pixels(image, max_pixels)
             image.seek(0)  # GIF and multi-page TIFF: the first frame only
             image.load()
-    except ApiError:
+    except InvalidImage:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         # Our limit, or Pillow's own bomb guard where that is lower; never Pillow's wording.
         limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
-        raise ApiError(413, "too_many_pixels", f"the image has too many pixels; the limit is {limit}") from exc
+        raise InvalidImage(413, "too_many_pixels", f"the image has too many pixels; the limit is {limit}") from exc
     except UnidentifiedImageError as exc:
-        raise ApiError(415, "unsupported_format", f"not a recognised image; use {_allowed()}") from exc
+        raise InvalidImage(415, "unsupported_format", f"not a recognised image; use {_allowed()}") from exc
     except DECODE_ERRORS as exc:
         # Pillow's message may quote bytes of the file: only its start is kept.
-        raise ApiError(422, "corrupt_image", f"the image cannot be decoded: {clip(exc, 200)}") from exc
+        raise InvalidImage(422, "corrupt_image", f"the image cannot be decoded: {clip(exc, 200)}") from exc
     image.format = fmt
     return image
 
@@ -122,9 +123,9 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
 def _check_pixels(image: Image.Image, max_pixels: int) -> None:
     width, height = image.size
     if width < 1 or height < 1:
-        raise ApiError(422, "corrupt_image", f"the image has no pixels ({width}x{height})")
+        raise InvalidImage(422, "corrupt_image", f"the image has no pixels ({width}x{height})")
     if width * height > max_pixels:
-        raise ApiError(
+        raise InvalidImage(
             413, "too_many_pixels", f"{width}x{height} is {width * height} pixels; the limit is {max_pixels}"
         )
 
