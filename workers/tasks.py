@@ -23,7 +23,7 @@ from jobs.page_layout import encode_png, find_lines, recognition_image, transfor
 from jobs.pipeline import current_versions, queue_later_stage, queue_recognition
 from jobs.planning import voting_rule
 from jobs.results import build_result, calibrated, cascade_decisions, crop_readings
-from jobs.store import content_key, crop_box, decode_png
+from jobs.store import JobStore, content_key, crop_box, decode_png
 from workers.celery_app import celery_app
 from workers.runtime import engine_pool, job_store
 
@@ -191,18 +191,25 @@ def finish(outputs: list[dict[str, Any]], job_id: str, job: dict[str, Any], opti
         job_finished(celery_app, store, job_id)
         return
     result["processing_time_ms"] = round((time.time() - job["submitted_epoch"]) * 1000.0, 1)
+    # Cached before the job is marked finished: a client that sees it finished and sends the same request
+    # again, or an identical request no longer joining it, finds the result in the cache.
+    _cache_result(store, job, options, result)
     store.finish_job(job_id, result)
     record_job_finished(options.mode, "succeeded", job["submitted_epoch"], result)
     job_finished(celery_app, store, job_id)
-    # Only complete results are reused: a transient engine failure must not be served again.
+
+
+def _cache_result(store: JobStore, job: dict[str, Any], options: JobOptions, result: dict[str, Any]) -> None:
+    """Cache a complete result: a transient engine or layout failure must not be served again."""
     layout_failed = bool((job.get("layout") or {}).get("error"))
-    if job.get("cacheable", True) and not result["failed_engines"] and not layout_failed:
-        versions = current_versions(store, options.engines, get_settings().engine_info_max_age_s)
-        # The key names every engine's current version, including engines a cascade did not need;
-        # a result read by another version than the key names is not stored under it.
-        read_by = result["model_versions"].items()
-        if versions is not None and all(versions.get(name) == version for name, version in read_by):
-            store.put_cached(content_key(job["image_sha256"], options.cache_material(), versions), result)
+    if not job.get("cacheable", True) or result["failed_engines"] or layout_failed:
+        return
+    versions = current_versions(store, options.engines, get_settings().engine_info_max_age_s)
+    # The key names every engine's current version, including engines a cascade did not need;
+    # a result read by another version than the key names is not stored under it.
+    read_by = result["model_versions"].items()
+    if versions is not None and all(versions.get(name) == version for name, version in read_by):
+        store.put_cached(content_key(job["image_sha256"], options.cache_material(), versions), result)
 
 
 @celery_app.task(name="ocr.job_failed", ignore_result=True)
