@@ -249,7 +249,7 @@ def detect_rotation(image: PageArray, tessdata_path: Path | str | None = None) -
     height, width = gray.shape
     if min(height, width) < MIN_PAGE_SIDE or _flat(gray):
         return NO_ROTATION
-    gray = _shrink(dark_ink_on_light(gray), MAX_OSD_SIDE)
+    gray = shrink(dark_ink_on_light(gray), MAX_OSD_SIDE)
     picture = Image.fromarray(np.ascontiguousarray(gray))
     folder = _tessdata(tessdata_path)
     with _osd_lock:
@@ -278,7 +278,8 @@ def _flat(gray: PageArray) -> bool:
     return int(gray.max()) - int(gray.min()) < MIN_POLARITY_RANGE
 
 
-def _shrink(gray: PageArray, max_side: int) -> PageArray:
+def shrink(gray: PageArray, max_side: int) -> PageArray:
+    """The page shrunk (area-averaged) to at most ``max_side`` pixels on its longer side."""
     height, width = gray.shape
     scale = max_side / max(height, width)
     if scale >= 1.0:
@@ -312,8 +313,8 @@ def level_angle(gray: PageArray) -> float | None:
     height, width = gray.shape
     if min(height, width) < MIN_PAGE_SIDE or _flat(gray):
         return None
-    small = _shrink(dark_ink_on_light(gray), SKEW_MAX_SIDE)
-    ys, xs = np.nonzero(_glyph_ink(small))
+    small = shrink(dark_ink_on_light(gray), SKEW_MAX_SIDE)
+    ys, xs = np.nonzero(glyph_ink(small))
     if len(xs) < MIN_SKEW_POINTS:
         return None
     stride = -(-len(xs) // MAX_SKEW_POINTS)
@@ -334,16 +335,6 @@ def level_angle(gray: PageArray) -> float | None:
 
 
 def glyph_ink(gray: PageArray) -> npt.NDArray[np.bool_]:
-    """The ink of glyph-sized parts of a dark-on-light page (see :func:`_glyph_ink`)."""
-    return _glyph_ink(gray)
-
-
-def shrink(gray: PageArray, max_side: int) -> PageArray:
-    """The page shrunk (area-averaged) to at most ``max_side`` pixels on its longer side."""
-    return _shrink(gray, max_side)
-
-
-def _glyph_ink(gray: PageArray) -> npt.NDArray[np.bool_]:
     """The ink of glyph-sized parts of the page: no photos, dark margins or vertical rules.
 
     A photo or a scanner's dark edge is one big blob of "ink" that outweighs the letters and has no

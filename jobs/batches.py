@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobs.document_view import FINISHED
+from jobs.options import JobOptions
 from jobs.store import JobStore, now_iso
 
 ITEM_PREFIX = "item:"
@@ -67,6 +68,15 @@ class Batch:
     def id(self) -> str:
         """The batch job's id."""
         return str(self.job["id"])
+
+    def group_options(self, group: int) -> JobOptions:
+        """The options the items of ``group`` are read with."""
+        return JobOptions.from_dict(self.groups[group])
+
+    def items_at(self, indexes: list[int]) -> list[BatchItem]:
+        """The items at ``indexes``, in that order."""
+        by_index = {item.index: item for item in self.items}
+        return [by_index[index] for index in indexes]
 
     def pending(self, group: int) -> list[BatchItem]:
         """The group's items still to be read inside the batch (not page items, which are jobs of their own)."""

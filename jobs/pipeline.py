@@ -60,6 +60,27 @@ def current_versions(store: JobStore, engines: tuple[str, ...], info_max_age_s: 
     return versions
 
 
+def cache_entries(
+    store: JobStore, options: JobOptions, reads: list[tuple[str, dict[str, Any]]], info_max_age_s: float = 0.0
+) -> dict[str, dict[str, Any]]:
+    """The cache entries (content key -> result) for finished results, given as (image digest, result).
+
+    Only complete results are reused: one with a failed engine (a transient failure must not be served
+    again) is left out. The key names every engine's current version, including engines a cascade did not
+    need; a result read by another version than the key names is not stored under it.
+    """
+    versions = current_versions(store, options.engines, info_max_age_s)
+    if versions is None:
+        return {}
+    material = options.cache_material()
+    return {
+        content_key(image_sha256, material, versions): result
+        for image_sha256, result in reads
+        if not result["failed_engines"]
+        and all(versions.get(name) == version for name, version in result["model_versions"].items())
+    }
+
+
 def job_record(
     image: StoredImage, options: JobOptions, use_cache: bool, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:

@@ -108,14 +108,11 @@ class JobStore:
     # Images
     def put_image(self, sha256: str, png: bytes) -> None:
         """Store an image once; storing it again only refreshes its TTL."""
-        key = f"{PREFIX}image:{sha256}"
-        if not self.client.set(key, png, ex=self.image_ttl_s, nx=True):
-            self.client.expire(key, self.image_ttl_s)
+        self.put_images({sha256: png})
 
     def get_image(self, sha256: str) -> bytes | None:
         """The stored PNG, or None when it expired."""
-        value = self.client.get(f"{PREFIX}image:{sha256}")
-        return _bytes(value) if value is not None else None
+        return self.get_images([sha256])[0]
 
     def put_images(self, pngs: dict[str, bytes]) -> None:
         """:meth:`put_image` for many images in one round trip."""
@@ -318,12 +315,11 @@ class JobStore:
     # Cache
     def get_cached(self, key: str) -> dict[str, Any] | None:
         """A cached result for a content key, or None."""
-        value = self.client.get(f"{PREFIX}cache:{key}")
-        return json.loads(value) if value is not None else None
+        return self.get_many_cached([key])[0]
 
     def put_cached(self, key: str, result: dict[str, Any]) -> None:
         """Cache a finished result under its content key."""
-        self.client.set(f"{PREFIX}cache:{key}", json.dumps(result), ex=self.result_ttl_s)
+        self.put_many_cached({key: result})
 
     def get_many_cached(self, keys: list[str]) -> list[dict[str, Any] | None]:
         """:meth:`get_cached` for many content keys in one round trip, in the same order."""

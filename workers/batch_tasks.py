@@ -26,14 +26,14 @@ from jobs.batches import Batch, BatchItem, read_batch, settle, write_items
 from jobs.completion import job_finished
 from jobs.metrics import record_job_finished
 from jobs.options import JobOptions
-from jobs.pipeline import current_versions
+from jobs.pipeline import cache_entries
 from jobs.planning import stages, voting_rule
 from jobs.queues import COMBINE_QUEUE
 from jobs.results import build_result
-from jobs.store import JobStore, content_key, decode_png
+from jobs.store import JobStore
 from workers.celery_app import celery_app
 from workers.runtime import job_store
-from workers.tasks import MAX_DELIVERIES, doubtful_crops, engine_failure, run_engine
+from workers.tasks import MAX_DELIVERIES, doubtful_crops, engine_failure, read_each
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,9 @@ def start_batch(batch_id: str) -> None:
     settings = get_settings()
     store.mark_running(batch_id)
     store.track_started([batch_id], settings.stall_timeout_s)
-    for number, stored in batch.groups.items():
+    for number in batch.groups:
         pending = batch.pending(number)
-        options = JobOptions.from_dict(stored)
+        options = batch.group_options(number)
         for start in range(0, len(pending), settings.batch_chunk_items):
             queue_chunk(celery_app, batch_id, number, options, pending[start : start + settings.batch_chunk_items])
     if settle(store, batch_id):
@@ -116,22 +116,8 @@ def recognize_batch(
     if deliveries > MAX_DELIVERIES:
         message = f"the engine's process died {deliveries - 1} times on this chunk of the batch"
         return _everyone(engine_name, indexes, engine_failure(engine_name, "crashed", message))
-    pngs = store.get_images(images)
-    expired = engine_failure(engine_name, "image_expired", "the stored image expired before this engine ran")
-    present = [position for position, png in enumerate(pngs) if png is not None]
-    outputs = {str(index): expired for index, png in zip(indexes, pngs, strict=True) if png is None}
-    if present:
-        read = run_engine(
-            engine_name,
-            lambda: [decode_png(pngs[position] or b"") for position in present],
-            mode,
-            top_k,
-            steps,
-            f"batch {batch_id}",
-            languages,
-        )
-        for order, position in enumerate(present):
-            outputs[str(indexes[position])] = {**read, "results": [read["results"][order]]} if read["ok"] else read
+    read = read_each(engine_name, store.get_images(images), mode, top_k, steps, f"batch {batch_id}", languages)
+    outputs = {str(index): each for index, each in zip(indexes, read, strict=True)}
     output = {"engine": engine_name, "items": outputs}
     if len(indexes) == 1:  # a chunk of one (split after a kill): kept, so batch_failed can still vote it
         store.save_output(_chunk_id(batch_id, indexes), engine_name, outputs[str(indexes[0])])
@@ -146,18 +132,17 @@ def escalate_batch(outputs: list[dict[str, Any]], batch_id: str, group: int, ind
     if batch is None:
         log.warning("batch %s expired before its cascade could go on", batch_id)
         return
-    options = JobOptions.from_dict(batch.groups[group])
-    by_index = {item.index: item for item in batch.items}
+    options = batch.group_options(group)
     sure: list[BatchItem] = []
     doubtful: list[BatchItem] = []
     earlier: dict[str, list[dict[str, Any]]] = {}
-    for index in indexes:
-        mine = _of_item(outputs, index)
+    for item in batch.items_at(indexes):
+        mine = _of_item(outputs, item.index)
         if doubtful_crops(mine, options, None):
-            doubtful.append(by_index[index])
-            earlier[str(index)] = mine
+            doubtful.append(item)
+            earlier[str(item.index)] = mine
         else:
-            sure.append(voted(by_index[index], mine, options, batch.job["submitted_epoch"]))
+            sure.append(voted(item, mine, options, batch.job["submitted_epoch"]))
     finish_items(store, batch, options, sure)
     if doubtful:
         queue_chunk(celery_app, batch_id, group, options, doubtful, earlier)
@@ -177,12 +162,11 @@ def combine_batch(
     if batch is None:
         log.warning("batch %s expired before it could be combined", batch_id)
         return
-    options = JobOptions.from_dict(batch.groups[group])
-    by_index = {item.index: item for item in batch.items}
+    options = batch.group_options(group)
     epoch = batch.job["submitted_epoch"]
     done = [
-        voted(by_index[index], [*(earlier or {}).get(str(index), []), *_of_item(outputs, index)], options, epoch)
-        for index in indexes
+        voted(item, [*(earlier or {}).get(str(item.index), []), *_of_item(outputs, item.index)], options, epoch)
+        for item in batch.items_at(indexes)
     ]
     finish_items(store, batch, options, done)
 
@@ -198,9 +182,8 @@ def batch_failed(
     batch = read_batch(store, batch_id)
     if batch is None:
         return
-    options = JobOptions.from_dict(batch.groups[group])
-    wanted = set(indexes)
-    pending = [item for item in batch.items if item.index in wanted and not item.finished]
+    options = batch.group_options(group)
+    pending = [item for item in batch.items_at(indexes) if not item.finished]
     if len(pending) > 1:
         log.warning("a chunk of %d items of batch %s failed (%s): each starts again alone", len(pending), batch_id, exc)
         for item in pending:
@@ -242,21 +225,11 @@ def finish_items(store: JobStore, batch: Batch, options: JobOptions, items: list
 
 
 def _cache(store: JobStore, options: JobOptions, items: list[BatchItem]) -> None:
-    """Cache the items every engine read (a transient failure must not be served again), under the key of
-    the versions that read them."""
-    versions = current_versions(store, options.engines, get_settings().engine_info_max_age_s)
-    if versions is None:
-        return
-    material = options.cache_material()
-    complete: dict[str, dict[str, Any]] = {}
-    for item in items:
-        result = item.result
-        if result is None or result["failed_engines"] or item.image_sha256 is None:
-            continue
-        if all(versions.get(name) == version for name, version in result["model_versions"].items()):
-            complete[content_key(item.image_sha256, material, versions)] = result
-    if complete:
-        store.put_many_cached(complete)
+    """Cache each item's complete result under its own content key (:func:`jobs.pipeline.cache_entries`)."""
+    reads = [(item.image_sha256, item.result) for item in items if item.result and item.image_sha256]
+    entries = cache_entries(store, options, reads, get_settings().engine_info_max_age_s)
+    if entries:
+        store.put_many_cached(entries)
 
 
 def _chunk_id(batch_id: str, indexes: list[int]) -> str:

@@ -20,10 +20,10 @@ from jobs.batches import is_batch
 from jobs.options import JobOptions
 from jobs.pipeline import group_key, queue_group_recognition, start_recognition
 from jobs.queues import COMBINE_QUEUE
-from jobs.store import JobStore, decode_png
+from jobs.store import JobStore
 from workers.celery_app import celery_app
 from workers.runtime import job_store
-from workers.tasks import MAX_DELIVERIES, doubtful_crops, engine_failure, finish, run_engine
+from workers.tasks import MAX_DELIVERIES, doubtful_crops, engine_failure, finish, read_each
 
 log = logging.getLogger(__name__)
 # How long a worker's claim to start a job holds before another may start it (it takes milliseconds).
@@ -106,23 +106,8 @@ def recognize_group(
     if deliveries > MAX_DELIVERIES:
         message = f"the engine's process died {deliveries - 1} times on this group of jobs"
         return _everyone(job_ids, engine_failure(engine_name, "crashed", message))
-    pngs = {job_id: store.get_image(sha) for job_id, sha in zip(job_ids, images, strict=True)}
-    expired = engine_failure(engine_name, "image_expired", "the stored image expired before this engine ran")
-    present = [job_id for job_id in job_ids if pngs[job_id] is not None]
-    outputs = {job_id: expired for job_id in job_ids if pngs[job_id] is None}
-    if present:
-        read = run_engine(
-            engine_name,
-            lambda: [decode_png(pngs[job_id] or b"") for job_id in present],
-            mode,
-            top_k,
-            steps,
-            "a group",
-            languages,
-        )
-        for index, job_id in enumerate(present):
-            outputs[job_id] = {**read, "results": [read["results"][index]]} if read["ok"] else read
-    return {"engine": engine_name, "jobs": outputs}
+    read = read_each(engine_name, store.get_images(images), mode, top_k, steps, "a group", languages)
+    return {"engine": engine_name, "jobs": dict(zip(job_ids, read, strict=True))}
 
 
 @celery_app.task(name="ocr.escalate_group", ignore_result=True)

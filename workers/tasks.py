@@ -20,10 +20,10 @@ from jobs.completion import job_finished
 from jobs.metrics import record_job_failure, record_job_finished
 from jobs.options import JobOptions
 from jobs.page_layout import encode_png, find_lines, recognition_image, transform_record, upright_page
-from jobs.pipeline import current_versions, queue_later_stage, queue_recognition
+from jobs.pipeline import cache_entries, queue_later_stage, queue_recognition
 from jobs.planning import voting_rule
 from jobs.results import build_result, calibrated, cascade_decisions, crop_readings
-from jobs.store import JobStore, content_key, crop_box, decode_png
+from jobs.store import JobStore, crop_box, decode_png
 from workers.celery_app import celery_app
 from workers.runtime import engine_pool, job_store
 
@@ -107,6 +107,28 @@ def run_engine(
         log.exception("engine %s failed on %s", engine_name, where)
         return engine_failure(engine_name, "failed", f"{type(exc).__name__}: {exc}")
     return {"engine": engine_name, "ok": True, "results": [result.to_dict() for result in results]}
+
+
+def read_each(
+    engine_name: str,
+    pngs: list[bytes | None],
+    mode: str,
+    top_k: int,
+    steps: list[str] | None,
+    where: str,
+    languages: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """One engine call over every image still stored (None: expired); each image's output as
+    :func:`recognize` gives it for that image alone, in the order of ``pngs``."""
+    expired = engine_failure(engine_name, "image_expired", "the stored image expired before this engine ran")
+    outputs = [expired] * len(pngs)
+    present = [position for position, png in enumerate(pngs) if png is not None]
+    if present:
+        crops = lambda: [decode_png(pngs[position] or b"") for position in present]  # noqa: E731
+        read = run_engine(engine_name, crops, mode, top_k, steps, where, languages)
+        for order, position in enumerate(present):
+            outputs[position] = {**read, "results": [read["results"][order]]} if read["ok"] else read
+    return outputs
 
 
 @celery_app.task(name="ocr.detect_lines", ignore_result=True)
@@ -200,16 +222,13 @@ def finish(outputs: list[dict[str, Any]], job_id: str, job: dict[str, Any], opti
 
 
 def _cache_result(store: JobStore, job: dict[str, Any], options: JobOptions, result: dict[str, Any]) -> None:
-    """Cache a complete result: a transient engine or layout failure must not be served again."""
-    layout_failed = bool((job.get("layout") or {}).get("error"))
-    if not job.get("cacheable", True) or result["failed_engines"] or layout_failed:
+    """Cache a complete result (:func:`jobs.pipeline.cache_entries`); a page whose layout step failed is not
+    complete either."""
+    if not job.get("cacheable", True) or (job.get("layout") or {}).get("error"):
         return
-    versions = current_versions(store, options.engines, get_settings().engine_info_max_age_s)
-    # The key names every engine's current version, including engines a cascade did not need;
-    # a result read by another version than the key names is not stored under it.
-    read_by = result["model_versions"].items()
-    if versions is not None and all(versions.get(name) == version for name, version in read_by):
-        store.put_cached(content_key(job["image_sha256"], options.cache_material(), versions), result)
+    entries = cache_entries(store, options, [(job["image_sha256"], result)], get_settings().engine_info_max_age_s)
+    if entries:
+        store.put_many_cached(entries)
 
 
 @celery_app.task(name="ocr.job_failed", ignore_result=True)
