@@ -31,15 +31,18 @@ def to_gray(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     return np.asarray(cv2.cvtColor(image[:, :, :3], cv2.COLOR_RGB2GRAY), dtype=np.uint8)
 
 
-def input_width(height: int, width: int) -> int:
-    """The width a ``height x width`` crop has once scaled to :data:`HEIGHT` rows."""
-    return int(min(MAX_WIDTH, max(MIN_WIDTH, math.ceil(width * HEIGHT / max(1, height)))))
+def input_width(height: int, width: int, width_scale: float = 1.0) -> int:
+    """The width a ``height x width`` crop has once scaled to :data:`HEIGHT` rows (and its width by
+    ``width_scale`` more)."""
+    scaled = math.ceil(width * width_scale * HEIGHT / max(1, height))
+    return int(min(MAX_WIDTH, max(MIN_WIDTH, scaled)))
 
 
-def prepare_line(image: npt.NDArray[np.uint8]) -> FloatImage:
-    """One crop as a ``(3, HEIGHT, W)`` float32 array in [-1, 1]."""
+def prepare_line(image: npt.NDArray[np.uint8], width_scale: float = 1.0) -> FloatImage:
+    """One crop as a ``(3, HEIGHT, W)`` float32 array in [-1, 1]; ``width_scale`` stretches it sideways
+    beyond its own aspect ratio (a released model's reading setting, 1.0 in training)."""
     gray = to_gray(image)
-    width = input_width(*gray.shape[:2])
+    width = input_width(gray.shape[0], gray.shape[1], width_scale)
     scaled = cv2.resize(
         gray, (width, HEIGHT), interpolation=cv2.INTER_AREA if gray.shape[0] > HEIGHT else cv2.INTER_LINEAR
     )

@@ -58,6 +58,18 @@ def load_checked(model_dir: Path, pinned_sha256: str = "") -> tuple[Path, dict[s
     return onnx_path, metadata, checked_digest(onnx_path, stated)
 
 
+def width_scale_of(metadata: dict[str, Any]) -> float:
+    """How much wider than its own aspect ratio a line is read (``input.width_scale`` in ``metadata.json``,
+    chosen after training by ``training.lines.choose_width``; 1.0 where a model folder does not say)."""
+    try:
+        scale = float(metadata.get("input", {}).get("width_scale", 1.0))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise EngineUnavailable(f"metadata.json: input.width_scale is not a number ({exc!r})") from exc
+    if not 0.5 <= scale <= 2.0:
+        raise EngineUnavailable(f"metadata.json: input.width_scale {scale} is outside 0.5-2.0")
+    return scale
+
+
 class LineReaderEngine(Engine):
     """CTC line recognition with our fine-tuned model; characters read as one-glyph lines."""
 
@@ -76,7 +88,10 @@ class LineReaderEngine(Engine):
         self._input = self._session.get_inputs()[0].name
         self._char_mask = allowed_mask(self._characters, CHAR_CLASSES)
         self._text_mask = allowed_mask(self._characters, None)
-        self._version = f"line_reader/{metadata.get('version', model_dir.name)}-{digest[:12]}"
+        self._width_scale = width_scale_of(metadata)
+        # The width scale changes what the model reads, so it is part of the version (and the cache key).
+        scale = "" if self._width_scale == 1.0 else f"-w{self._width_scale:g}"
+        self._version = f"line_reader/{metadata.get('version', model_dir.name)}-{digest[:12]}{scale}"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LineReaderEngine:
@@ -112,7 +127,7 @@ class LineReaderEngine(Engine):
             chars = strip_spaces(greedy_decode(line_probs, self._characters, self._text_mask))
             text = "".join(c.char for c in chars)
             # Horizontal scale of the model input (a line over MAX_WIDTH is squeezed, not only shrunk).
-            pixels_per_step = gray.shape[1] / input_width(*gray.shape[:2]) * STRIDE
+            pixels_per_step = gray.shape[1] / input_width(gray.shape[0], gray.shape[1], self._width_scale) * STRIDE
             words = words_of(chars, pixels_per_step, (gray, (0, 0)))
             confidences = tuple(min(1.0, c.confidence) for c in chars)
             results[index] = TextResult(self.name, self._version, text, confidences, 0.0, words)
@@ -139,7 +154,7 @@ class LineReaderEngine(Engine):
         Padding changes what the model reads near a line's end, so only lines of the same scaled width
         share a batch: a line reads the same whatever else was sent with it.
         """
-        prepared = [prepare_line(gray) for gray in grays]
+        prepared = [prepare_line(gray, self._width_scale) for gray in grays]
         by_width: dict[int, list[int]] = {}
         for index, line in enumerate(prepared):
             by_width.setdefault(line.shape[2], []).append(index)

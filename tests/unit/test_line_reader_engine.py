@@ -125,3 +125,44 @@ def test_word_boxes_follow_a_line_squeezed_to_the_widest_input(engine: LineReade
     # Forty copies of one word: every box about as wide as the others (a wrong scale piles them up).
     widths = np.array([w.box[2] - w.box[0] for w in words])
     assert (widths > 0.6 * np.median(widths)).all() and (widths < 1.4 * np.median(widths)).all(), widths
+
+
+def _with_metadata_input(tmp_path: Path, **changes: object) -> Path:
+    """A copy of the shipped model folder whose metadata.json ``input`` has ``changes``."""
+    copy = tmp_path / "v1"
+    shutil.copytree(MODEL_DIR, copy)
+    metadata = json.loads((copy / "metadata.json").read_text())
+    metadata["input"].update(changes)
+    (copy / "metadata.json").write_text(json.dumps(metadata))
+    return copy
+
+
+def test_the_width_scale_is_read_from_metadata_and_named_in_the_version(tmp_path: Path) -> None:
+    plain = LineReaderEngine(_with_metadata_input(tmp_path / "a", width_scale=1.0))
+    wide = LineReaderEngine(_with_metadata_input(tmp_path / "b", width_scale=1.5))
+    assert "-w" not in plain.model_version and wide.model_version.endswith("-w1.5")
+    crop = render("Harbour master 1887", size=30)
+    plain_result, wide_result = plain.recognize_text([crop])[0], wide.recognize_text([crop])[0]
+    assert plain_result.text == wide_result.text == "Harbour master 1887"
+    # The stretched input has more time steps, yet every word box stays on the crop, in the same place.
+    for a, b in zip(plain_result.words, wide_result.words, strict=True):
+        assert abs(a.box[0] - b.box[0]) <= 12 and abs(a.box[2] - b.box[2]) <= 12
+        assert 0 <= b.box[0] < b.box[2] <= crop.shape[1]
+
+
+@pytest.mark.parametrize("scale", [0.2, 5, "wide"])
+def test_a_width_scale_out_of_range_is_refused(tmp_path: Path, scale: object) -> None:
+    with pytest.raises(EngineUnavailable, match="width_scale"):
+        LineReaderEngine(_with_metadata_input(tmp_path, width_scale=scale))
+
+
+def test_choose_width_writes_a_scale_the_engine_reads(tmp_path: Path) -> None:
+    from training.lines.choose_width import with_width_scale, write_width_scale
+
+    shipped = (MODEL_DIR / "metadata.json").read_bytes()
+    linked = with_width_scale(MODEL_DIR, 1.25, tmp_path / "w")
+    assert (linked / "model.onnx").is_symlink()
+    assert LineReaderEngine(linked).model_version.endswith("-w1.25")
+    write_width_scale(linked / "metadata.json", 1.1)
+    assert json.loads((linked / "metadata.json").read_text())["input"]["width_scale"] == 1.1
+    assert (MODEL_DIR / "metadata.json").read_bytes() == shipped  # the model folder itself is untouched
