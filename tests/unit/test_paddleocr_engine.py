@@ -296,6 +296,9 @@ def test_char_batch_equals_one_by_one(engine: PaddleOcrEngine) -> None:
     crops = [render(char, size=40, white_on_black=i % 3 == 0) for i, char in enumerate("AkG7RbdhK")]
     crops.insert(4, np.full((40, 40), 0, dtype=np.uint8))
     crops.append(render("W", size=90))
+    # A glyph wider than the 128-px glyph input at the recogniser's height is padded on its own.
+    wide = render("M", size=40)
+    crops.append(np.asarray(Image.fromarray(wide).resize((wide.shape[1] * 4, wide.shape[0]))))
     assert len(crops) > REC_BATCH
     batch = engine.recognize_chars(crops, top_k=3)
     single = [engine.recognize_chars([crop], top_k=3)[0] for crop in crops]
