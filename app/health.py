@@ -7,9 +7,9 @@ from typing import Any
 import redis
 from apiflask import APIBlueprint
 
-from app.languages import languages_by_engine
 from app.schemas import HealthOut, ReadyOut, StatusOut
 from app.service import service
+from jobs.languages import languages_by_engine
 
 health_bp = APIBlueprint("health", __name__, tag="Health")
 VERSION = "0.1.0"

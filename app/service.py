@@ -8,7 +8,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from celery import Celery
 from flask import current_app
@@ -16,23 +16,19 @@ from flask import current_app
 from app.document_jobs import document_view, submit_document
 from app.documents import DocumentPages, is_document, split_document
 from app.errors import ApiError
-from app.languages import checked_folds, language_preset, resolve_languages
 from app.quotas import Quotas
 from app.runtime_config import ConfigStore
 from config.settings import Settings
-from engines.preprocess import crop_to_ink, dark_ink_on_light, ink_runs, stretch_contrast, text_bands
 from engines.registry import queue_for
-from ensemble import InvalidPresets, UnknownPreset, resolve_weights
 from ensemble.fitted import FittedPreset
-from ensemble.kinds import FALLBACK, Kind, job_kind
 from jobs.batch_pipeline import BatchEntry, BatchRequest, start_batch_job
 from jobs.completion import job_finished
-from jobs.errors import InvalidImage
+from jobs.errors import InvalidImage, InvalidOptions
 from jobs.images import ValidatedImage, downscaled, validate_image
 from jobs.options import JobOptions, Mode
 from jobs.pipeline import StoredImage, new_job_id, start_job
-from jobs.planning import without_silent_engines
 from jobs.queues import COMBINE_QUEUE
+from jobs.resolution import OptionSources, decide_mode, resolve_options
 from jobs.store import IdempotencyConflict, JobStore, content_key
 from jobs.webhooks import RefusedTarget, check_target
 
@@ -83,52 +79,18 @@ class Service:
         except InvalidImage as exc:
             raise ApiError(exc.status_code, exc.code, exc.message) from exc
 
+    def option_sources(self) -> OptionSources:
+        """What option resolution reads now: settings and presets with the runtime configuration applied."""
+        runtime_presets = self.runtime.current().presets
+        return OptionSources(self.settings, self.presets, self.fitted, frozenset(runtime_presets))
+
     def resolve_options(self, raw: dict[str, Any], image: ValidatedImage, owner: str | None = None) -> JobOptions:
         """Turn request options into resolved job options (engines checked, weights chosen); ``owner`` is the
-        API key the job will belong to."""
-        engines = tuple(raw.get("engines") or self.settings.engines)
-        disabled = [name for name in engines if name not in self.settings.engines]
-        if disabled:
-            shown = [name[:40] for name in disabled[:5]]  # never echo a client's megabyte back
-            raise ApiError(422, "unknown_engine", f"not enabled here: {shown}; enabled: {self.settings.engines}")
-        read = resolve_languages(
-            raw.get("languages"), tuple(dict.fromkeys(engines)), bool(raw.get("engines")), self.settings
-        )
-        default_preset = language_preset(self.settings.default_preset, read.languages, self.presets)
+        API key the job will belong to. What cannot be resolved is answered as the error it names."""
         try:
-            weights = resolve_weights(self.presets, raw.get("preset"), raw.get("weights"), default_preset)
-        except UnknownPreset as exc:
-            raise ApiError(422, "unknown_preset", str(exc)) from exc
-        except InvalidPresets as exc:  # e.g. an explicit JSON weight that is not a finite number >= 0
-            raise ApiError(422, "invalid_weights", str(exc)) from exc
-        self._check_request_weights(raw.get("weights"))
-        requested = raw.get("mode") or "auto"
-        mode = decide_mode(image, requested)
-        preset = raw.get("preset") or (None if raw.get("weights") else default_preset)
-        # A preset fitted by `ocr calibrate` also brings its voting method and calibrations, unless the
-        # runtime configuration gave it other weights.
-        overridden = preset in self.runtime.current().presets
-        fitted = self.fitted.get(preset) if preset and not overridden else None
-        options = JobOptions(
-            mode=mode,
-            engines=read.engines,
-            method=raw.get("method") or (fitted.method if fitted else self.settings.default_method),
-            weights=weights,
-            requested_mode=requested,
-            preset=preset,
-            top_k=raw.get("top_k") or self.settings.top_k,
-            layout_engine=self.layout_engine() if mode == "page" else None,
-            calibration={name: cal.to_dict() for name, cal in fitted.calibration.items()} if fitted else {},
-            kinds=_kind_voting(fitted, raw, job_kind(mode, raw.get("content"))),
-            content=raw.get("content"),
-            cascade=raw.get("cascade", True),
-            upright=raw.get("upright", True),
-            cache_scope=owner,
-            skipped_engines=read.skipped,
-            languages=read.languages,
-            folds=checked_folds(raw.get("fold")),
-        )
-        return without_silent_engines(options, named=bool(raw.get("engines")))
+            return resolve_options(raw, image, self.option_sources(), owner)
+        except InvalidOptions as exc:
+            raise ApiError(exc.status_code, exc.code, exc.message) from exc
 
     def stored(self, image: ValidatedImage, mode: str) -> StoredImage:
         """What the job stores: a character image larger than ``OCR_CHAR_MAX_PIXELS`` is shrunk first, so
@@ -136,24 +98,6 @@ class Service:
         if mode == "char":
             image = downscaled(image, self.settings.char_max_pixels)
         return StoredImage(image.sha256, image.png, image.width, image.height)
-
-    def _check_request_weights(self, weights: dict[str, float] | None) -> None:
-        """A request's own weights must name enabled engines and give at least one a say."""
-        if not weights:
-            return
-        unknown = sorted(name for name in weights if name not in self.settings.engines)
-        if unknown:
-            shown = [name[:40] for name in unknown[:5]]
-            raise ApiError(422, "unknown_engine", f"weights name engines not enabled here: {shown}")
-        if not any(weight > 0 for weight in weights.values()):
-            raise ApiError(422, "invalid_weights", "every weight is 0: at least one engine needs a say")
-
-    def layout_engine(self) -> str:
-        """The engine that finds lines for page jobs: the first enabled of ``OCR_LAYOUT_ENGINES``."""
-        for name in self.settings.layout_engines:
-            if name in self.settings.engines:
-                return name
-        raise ApiError(422, "no_layout_engine", f"page mode needs one of {self.settings.layout_engines} enabled")
 
     def submit(
         self,
@@ -354,45 +298,6 @@ Admit = Callable[[int], None]
 
 def _admit_all(pages: int) -> None:
     """No quota: every request is admitted."""
-
-
-def _kind_voting(fitted: FittedPreset | None, raw: dict[str, Any], kind: Kind) -> dict[str, dict[str, Any]]:
-    """The fitted preset's voting for the job's kind (under the kind it came from, following the
-    fallbacks), unless the request chose its own weights or method. Only this one travels with the job:
-    the others cannot change its result, and every job record would carry them."""
-    if fitted is None or raw.get("weights") or raw.get("method"):
-        return {}
-    current: Kind | None = kind
-    while current is not None:
-        if current in fitted.kinds:
-            return {current: fitted.kinds[current].to_dict()}
-        current = FALLBACK[current]
-    return {}
-
-
-def decide_mode(image: ValidatedImage, requested: str) -> Mode:
-    """Resolve the requested mode from the image's ink.
-
-    ``char``, ``line`` and ``page`` are taken as asked. ``text`` is a line when the image holds one
-    row of text cropped close to it, else a page (lines are detected first). ``auto`` is also a
-    character when the ink is one blob no wider than 1.6 times its height.
-    """
-    if requested in ("char", "line", "page"):
-        return cast(Mode, requested)
-    gray = dark_ink_on_light(image.gray)
-    ink = crop_to_ink(gray, margin_ratio=0.0, min_margin=1)
-    if ink is None:
-        # Faint or low-contrast text (a photographed sign) is below the fixed ink contrast: stretch it.
-        gray = stretch_contrast(gray)
-        ink = crop_to_ink(gray, margin_ratio=0.0, min_margin=1)
-    if ink is None:
-        return "char" if requested == "auto" else "line"
-    height, width = ink.shape
-    if requested == "auto" and ink_runs(ink) == 1 and width <= 1.6 * height:
-        return "char"
-    # One row of text with little paper around it; a small line in a large image needs detection.
-    one_row = text_bands(ink) == 1 and gray.shape[0] <= 3 * height + 48
-    return "line" if one_row else "page"
 
 
 def service() -> Service:

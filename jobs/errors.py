@@ -6,14 +6,23 @@ from __future__ import annotations
 ECHO_CHARS = 64
 
 
-class InvalidImage(ValueError):
-    """An upload that validation refuses: the HTTP status it stands for, a stable code and a message."""
+class RefusedRequest(ValueError):
+    """A request the job core refuses: the HTTP status it stands for, a stable code and a message."""
 
     def __init__(self, status_code: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.code = code
         self.message = message
+
+
+class InvalidImage(RefusedRequest):
+    """An upload that validation refuses."""
+
+
+class InvalidOptions(RefusedRequest):
+    """Request options that cannot become a job's options (an engine, preset, language, fold or weights
+    this deployment does not have or allow)."""
 
 
 def clip(value: object, limit: int = ECHO_CHARS) -> str:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from app.service import decide_mode
 from jobs.images import ValidatedImage, validate_image
+from jobs.resolution import decide_mode
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"

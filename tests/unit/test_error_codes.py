@@ -26,11 +26,15 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app"
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 # The raise sites whose code is not a literal: a synchronous request's job failed, and its own error code
-# (a job error code) is answered with 503; an upload refused by jobs.images (its InvalidImage, whose own
-# raise sites are checked like the API's) is answered with its status and code.
+# (a job error code) is answered with 503; an upload or options the job core refused (its InvalidImage or
+# InvalidOptions, whose own raise sites are checked like the API's) are answered with their status and code.
 DYNAMIC_CODE_SITES = {("app/jobs.py", JOB_FAILED_STATUS), ("app/service.py", None)}
-# Errors of the job core that the API answers as they are: their raise sites count as the API's.
-MAPPED_ERRORS = {"InvalidImage": ROOT / "jobs" / "images.py"}
+# Errors of the job core that the API answers as they are, and where they are raised: those raise sites
+# count as the API's.
+MAPPED_ERRORS = {
+    "InvalidImage": (ROOT / "jobs" / "images.py",),
+    "InvalidOptions": (ROOT / "jobs" / "resolution.py", ROOT / "jobs" / "languages.py"),
+}
 # Outside app/, where a job's view gets its error (a document's, a batch's): its {"code": ...} records are job errors.
 JOB_VIEW_SOURCES = ("jobs/document_view.py", "jobs/batches.py")
 MEGABYTE = 1024 * 1024
@@ -66,10 +70,12 @@ def _literal(node: ast.expr) -> object:
 
 
 def raise_sites() -> list[tuple[str, int, object, object]]:
-    """Every ``ApiError(status, code, ...)`` in app/, and every ``InvalidImage(status, code, ...)`` the API
-    answers as it is (:data:`MAPPED_ERRORS`): (file, line, status, code); a non-literal is None."""
+    """Every ``ApiError(status, code, ...)`` in app/, and every ``InvalidImage`` or ``InvalidOptions(status,
+    code, ...)`` the API answers as it is (:data:`MAPPED_ERRORS`): (file, line, status, code); a non-literal
+    is None."""
     sites = []
-    sources = [*_sources(APP), *(source for path in MAPPED_ERRORS.values() for source in _file(path))]
+    mapped = sorted({path for paths in MAPPED_ERRORS.values() for path in paths})
+    sources = [*_sources(APP), *(source for path in mapped for source in _file(path))]
     for path, tree in sources:
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and _name(node.func) in ("ApiError", *MAPPED_ERRORS)):
@@ -133,7 +139,10 @@ def gunicorn_codes() -> dict[int, str]:
 
 def test_the_scan_finds_the_raise_sites() -> None:
     assert len(raise_sites()) > 40
-    assert ("app/jobs.py", 404, "job_not_found") in {(p, s, c) for p, _, s, c in raise_sites()}
+    found = {(p, s, c) for p, _, s, c in raise_sites()}
+    assert ("app/jobs.py", 404, "job_not_found") in found
+    assert ("jobs/languages.py", 422, "unsupported_language") in found
+    assert ("jobs/resolution.py", 422, "unknown_preset") in found
 
 
 def test_every_raise_site_uses_a_catalogued_code_with_its_status() -> None:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import ApiError
-from app.languages import _known, engine_languages, language_preset, resolve_languages
 from app.runtime_config import InvalidConfig, RuntimeConfig, validated
 from config.languages import UnknownLanguage, canonical, canonical_all, written_by
 from config.settings import Settings
 from engines.ctc import CHAR_CLASSES
 from engines.tesseract import models_for
+from jobs.errors import InvalidOptions
+from jobs.languages import _known, engine_languages, language_preset, resolve_languages
 
 ENGINES = ["tesseract", "easyocr", "paddleocr", "emnist_cnn", "line_reader"]
 
@@ -93,7 +93,7 @@ def test_a_language_without_tesseract_data_leaves_tesseract_out(settings: Settin
 def test_unsupported_languages_are_a_422_naming_them(
     settings: Settings, languages: list[str], engines: list[str], named: bool, names: str
 ) -> None:
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(InvalidOptions) as raised:
         resolve_languages(languages, engines, named=named, settings=settings)
     assert raised.value.status_code == 422 and raised.value.code == "unsupported_language"
     assert names in str(raised.value.message)
