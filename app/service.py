@@ -13,8 +13,6 @@ from typing import Any
 from celery import Celery
 from flask import current_app
 
-from app.document_jobs import document_view, submit_document
-from app.documents import DocumentPages, is_document, split_document
 from app.errors import ApiError
 from app.quotas import Quotas
 from app.runtime_config import ConfigStore
@@ -23,7 +21,10 @@ from engines.registry import queue_for
 from ensemble.fitted import FittedPreset
 from jobs.batch_pipeline import BatchEntry, BatchRequest, start_batch_job
 from jobs.completion import job_finished
-from jobs.errors import InvalidImage, InvalidOptions
+from jobs.document_files import DocumentPages, is_document, split_document
+from jobs.document_jobs import submit_document
+from jobs.document_view import document_view
+from jobs.errors import InvalidDocument, InvalidImage, InvalidOptions, RefusedRequest
 from jobs.images import ValidatedImage, downscaled, validate_image
 from jobs.options import JobOptions, Mode
 from jobs.pipeline import StoredImage, new_job_id, start_job
@@ -157,7 +158,10 @@ class Service:
             limit = self.settings.max_upload_bytes
             raise ApiError(413, "image_too_large", f"the upload is {len(data)} bytes; the limit is {limit}")
         settings = self.settings
-        document = split_document(data, settings.max_pages, settings.pdf_dpi, settings.max_image_pixels, with_text)
+        try:
+            document = split_document(data, settings.max_pages, settings.pdf_dpi, settings.max_image_pixels, with_text)
+        except InvalidDocument as exc:
+            raise ApiError(exc.status_code, exc.code, exc.message) from exc
         if document is None:
             raise ApiError(422, "corrupt_document", "the document cannot be read")
         return document
@@ -171,15 +175,18 @@ class Service:
         owner: str | None,
         callback: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        if not key:
-            return submit_document(self, document, raw, upload_sha256, owner=owner, callback=callback)
-        reserved = new_job_id()
-        options = {k: v for k, v in raw.items() if k != "image"}
-        digest = content_key(upload_sha256, {"document": options}, {})
-        earlier = self._earlier_job(key, digest, reserved)
-        if earlier is not None:
-            return document_view(self.store, earlier) if "document" in earlier else earlier
-        return submit_document(self, document, raw, upload_sha256, job_id=reserved, owner=owner, callback=callback)
+        reserved = None
+        if key:
+            reserved = new_job_id()
+            options = {k: v for k, v in raw.items() if k != "image"}
+            digest = content_key(upload_sha256, {"document": options}, {})
+            earlier = self._earlier_job(key, digest, reserved)
+            if earlier is not None:
+                return document_view(self.store, earlier) if "document" in earlier else earlier
+        try:
+            return submit_document(self, document, raw, upload_sha256, reserved, owner, callback)
+        except RefusedRequest as exc:
+            raise ApiError(exc.status_code, exc.code, exc.message) from exc
 
     def submit_batch(
         self,

@@ -20,6 +20,10 @@ class InvalidImage(RefusedRequest):
     """An upload that validation refuses."""
 
 
+class InvalidDocument(RefusedRequest):
+    """A PDF or multi-page TIFF, or one of its pages, that cannot be read within the limits."""
+
+
 class InvalidOptions(RefusedRequest):
     """Request options that cannot become a job's options (an engine, preset, language, fold or weights
     this deployment does not have or allow)."""

@@ -1,5 +1,5 @@
 """Run the atheris fuzz target (``fuzz_images.py``) for a bounded time, seeded with the hostile corpus; any
-exception other than ApiError or InvalidImage (a 500 in the API), a hang or a crash fails the test with the input
+exception other than InvalidDocument or InvalidImage (a 500 in the API), a hang or a crash fails the test with the input
 that did it."""
 
 from __future__ import annotations

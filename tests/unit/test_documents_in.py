@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from app.documents import is_document, split_document
-from app.errors import ApiError
+from jobs.document_files import is_document, split_document
+from jobs.errors import InvalidDocument
 
 LIMIT = 40_000_000
 
@@ -76,14 +76,14 @@ def test_a_corrupt_tiff_page_fails_alone() -> None:
     assert document is not None
     first, second, third = document.pages
     assert isinstance(first, bytes) and isinstance(third, bytes)
-    assert isinstance(second, ApiError) and second.status_code == 422 and "page 2" in second.message
+    assert isinstance(second, InvalidDocument) and second.status_code == 422 and "page 2" in second.message
 
 
 def test_too_many_pages_is_413_and_an_unreadable_pdf_is_422() -> None:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(InvalidDocument) as caught:
         split_document(_pdf(3), max_pages=2, dpi=200, max_pixels=LIMIT)
     assert caught.value.status_code == 413 and caught.value.code == "too_many_pages"
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(InvalidDocument) as caught:
         split_document(b"%PDF-1.7\n garbage that is no PDF", max_pages=2, dpi=200, max_pixels=LIMIT)
     assert caught.value.status_code == 422 and caught.value.code == "corrupt_document"
 

@@ -33,7 +33,12 @@ DYNAMIC_CODE_SITES = {("app/jobs.py", JOB_FAILED_STATUS), ("app/service.py", Non
 # count as the API's.
 MAPPED_ERRORS = {
     "InvalidImage": (ROOT / "jobs" / "images.py",),
-    "InvalidOptions": (ROOT / "jobs" / "resolution.py", ROOT / "jobs" / "languages.py"),
+    "InvalidOptions": (
+        ROOT / "jobs" / "resolution.py",
+        ROOT / "jobs" / "languages.py",
+        ROOT / "jobs" / "document_jobs.py",
+    ),
+    "InvalidDocument": (ROOT / "jobs" / "document_files.py",),
 }
 # Outside app/, where a job's view gets its error (a document's, a batch's): its {"code": ...} records are job errors.
 JOB_VIEW_SOURCES = ("jobs/document_view.py", "jobs/batches.py")
@@ -143,6 +148,7 @@ def test_the_scan_finds_the_raise_sites() -> None:
     assert ("app/jobs.py", 404, "job_not_found") in found
     assert ("jobs/languages.py", 422, "unsupported_language") in found
     assert ("jobs/resolution.py", 422, "unknown_preset") in found
+    assert ("jobs/document_files.py", 413, "too_many_pages") in found
 
 
 def test_every_raise_site_uses_a_catalogued_code_with_its_status() -> None:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import pypdfium2 as pdfium
 from PIL import Image, TiffImagePlugin
 
-from app.errors import ApiError
-from app.pdf_text import Box, page_lines
+from jobs.errors import InvalidDocument
 from jobs.images import DECODE_ERRORS
+from jobs.pdf_text import Box, page_lines
 
 PDF_MAGIC = b"%PDF-"
 POINTS_PER_INCH = 72.0
@@ -28,7 +28,7 @@ class DocumentPages:
     asked for, each PDF page's text layer (lines with their boxes on the PNG; None: none to reuse)."""
 
     source_format: str
-    pages: list[bytes | ApiError]
+    pages: list[bytes | InvalidDocument]
     texts: list[list[tuple[Box, str]] | None] = field(default_factory=list)
 
 
@@ -53,7 +53,7 @@ def split_document(
     """The pages of a PDF or a multi-page TIFF, or None when ``data`` is one image; ``with_text``: also
     each PDF page's text layer, to be used instead of recognition.
 
-    Raises :class:`ApiError`: 413 with more than ``max_pages`` pages, 422 when the file itself is unreadable.
+    Raises :class:`InvalidDocument`: 413 with more than ``max_pages`` pages, 422 when the file itself is unreadable.
     """
     if is_pdf(data):
         rendered = _pdf_pages(data, max_pages, dpi, max_pixels, with_text)
@@ -67,19 +67,19 @@ def split_document(
 
 def _check_count(pages: int, max_pages: int) -> None:
     if pages > max_pages:
-        raise ApiError(413, "too_many_pages", f"the document has {pages} pages; the limit is {max_pages}")
+        raise InvalidDocument(413, "too_many_pages", f"the document has {pages} pages; the limit is {max_pages}")
     if pages < 1:
-        raise ApiError(422, "empty_document", "the document has no pages")
+        raise InvalidDocument(422, "empty_document", "the document has no pages")
 
 
-Rendered = tuple[bytes | ApiError, list[tuple[Box, str]] | None]
+Rendered = tuple[bytes | InvalidDocument, list[tuple[Box, str]] | None]
 
 
 def _pdf_pages(data: bytes, max_pages: int, dpi: int, max_pixels: int, with_text: bool) -> list[Rendered]:
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        raise ApiError(422, "corrupt_document", f"the PDF cannot be read: {str(exc)[:200]}") from exc
+        raise InvalidDocument(422, "corrupt_document", f"the PDF cannot be read: {str(exc)[:200]}") from exc
     try:
         _check_count(len(pdf), max_pages)
         return [_pdf_page(pdf, index, dpi, max_pixels, with_text) for index in range(len(pdf))]
@@ -93,7 +93,9 @@ def _pdf_page(pdf: pdfium.PdfDocument, index: int, dpi: int, max_pixels: int, wi
         try:
             width, height = page.get_size()
             if not (width > 0 and height > 0):
-                return ApiError(422, "corrupt_page", f"page {index + 1} has no area ({width}x{height} points)"), None
+                return InvalidDocument(
+                    422, "corrupt_page", f"page {index + 1} has no area ({width}x{height} points)"
+                ), None
             scale = _render_scale(width, height, dpi, max_pixels)
             bitmap = page.render(scale=scale, fill_color=(255, 255, 255, 255))
             text = page_lines(page, scale) if with_text else None
@@ -101,7 +103,7 @@ def _pdf_page(pdf: pdfium.PdfDocument, index: int, dpi: int, max_pixels: int, wi
         finally:
             page.close()
     except (pdfium.PdfiumError, OSError, ValueError) as exc:
-        return ApiError(422, "corrupt_page", f"page {index + 1} cannot be rendered: {str(exc)[:200]}"), None
+        return InvalidDocument(422, "corrupt_page", f"page {index + 1} cannot be rendered: {str(exc)[:200]}"), None
 
 
 def _render_scale(width_pt: float, height_pt: float, dpi: int, max_pixels: int) -> float:
@@ -113,6 +115,10 @@ def _render_scale(width_pt: float, height_pt: float, dpi: int, max_pixels: int) 
     return scale
 
 
+# What opening a hostile TIFF to count its frames may raise.
+TIFF_COUNT_ERRORS: tuple[type[BaseException], ...] = (*DECODE_ERRORS, Image.DecompressionBombError)
+
+
 def _tiff_frame_count(data: bytes) -> int:
     """How many frames a TIFF holds (1 for anything else; validation reports other problems later)."""
     if not data.startswith(TIFF_SIGNATURES):  # only a TIFF is opened (this runs on every upload)
@@ -120,11 +126,11 @@ def _tiff_frame_count(data: bytes) -> int:
     try:
         with Image.open(io.BytesIO(data)) as image:
             return int(getattr(image, "n_frames", 1)) if image.format == "TIFF" else 1
-    except (*DECODE_ERRORS, Image.DecompressionBombError):  # Pillow raises more than OSError (fuzzing)
+    except TIFF_COUNT_ERRORS:  # Pillow raises more than OSError (fuzzing)
         return 1
 
 
-def _tiff_page(data: bytes, index: int, max_pixels: int) -> bytes | ApiError:
+def _tiff_page(data: bytes, index: int, max_pixels: int) -> bytes | InvalidDocument:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -132,7 +138,7 @@ def _tiff_page(data: bytes, index: int, max_pixels: int) -> bytes | ApiError:
                 image.seek(index)
                 width, height = image.size
                 if width * height > max_pixels:
-                    return ApiError(
+                    return InvalidDocument(
                         413,
                         "too_many_pixels",
                         f"page {index + 1} has {width * height} pixels; the limit is {max_pixels}",
@@ -140,9 +146,11 @@ def _tiff_page(data: bytes, index: int, max_pixels: int) -> bytes | ApiError:
                 image.load()
                 return _png(image.copy())
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return ApiError(413, "too_many_pixels", f"page {index + 1} has too many pixels; the limit is {max_pixels}")
+        return InvalidDocument(
+            413, "too_many_pixels", f"page {index + 1} has too many pixels; the limit is {max_pixels}"
+        )
     except DECODE_ERRORS as exc:
-        return ApiError(422, "corrupt_page", f"page {index + 1} cannot be decoded: {str(exc)[:200]}")
+        return InvalidDocument(422, "corrupt_page", f"page {index + 1} cannot be decoded: {str(exc)[:200]}")
 
 
 def _png(image: Image.Image) -> bytes:

@@ -13,21 +13,22 @@ from typing import Any, Protocol
 from celery import Celery
 from pypdfium2.version import PDFIUM_INFO
 
-from app.documents import DocumentPages
-from app.errors import ApiError
-from app.pdf_text import Box, text_result
 from config.settings import Settings
 from jobs.completion import job_finished
+from jobs.document_files import DocumentPages
 from jobs.document_view import document_view
-from jobs.images import ValidatedImage
+from jobs.errors import InvalidOptions, RefusedRequest
+from jobs.images import validate_image
 from jobs.options import JobOptions
+from jobs.pdf_text import Box, text_result
 from jobs.pipeline import StoredImage, job_record, new_job_id, queue_starts, start_job
+from jobs.resolution import OptionSources, resolve_options
 from jobs.store import JobStore, now_iso
 
 
 class PageSubmitter(Protocol):
-    """What starting a document's pages needs of the API's service (``app.service.Service``), named here so
-    that this module does not import the service that imports it."""
+    """What starting a document's pages needs of the API's service (``app.service.Service``): its store, its
+    Celery app, the settings and option sources every request sees."""
 
     store: JobStore
     celery: Celery
@@ -36,11 +37,8 @@ class PageSubmitter(Protocol):
     def settings(self) -> Settings:
         """The settings every request sees."""
 
-    def validate(self, data: bytes) -> ValidatedImage:
-        """An upload validated against the configured limits."""
-
-    def resolve_options(self, raw: dict[str, Any], image: ValidatedImage, owner: str | None = None) -> JobOptions:
-        """Request options resolved into job options."""
+    def option_sources(self) -> OptionSources:
+        """What option resolution reads now."""
 
 
 def submit_document(
@@ -53,22 +51,24 @@ def submit_document(
     callback: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Start one page job per readable page and record the document job (under ``job_id`` when the caller
-    reserved one, with its ``callback`` if any); returns its view."""
+    reserved one, with its ``callback`` if any); returns its view. A page that cannot be read or resolved
+    fails alone; options no page can be read with raise :class:`jobs.errors.InvalidOptions`."""
     if raw.get("mode") == "char":
-        raise ApiError(422, "invalid_mode", "a document is read as pages; use mode page, text, line or auto")
+        raise InvalidOptions(422, "invalid_mode", "a document is read as pages; use mode page, text, line or auto")
     page_raw = {**raw, "mode": "line" if raw.get("mode") == "line" else "page"}
     use_cache = svc.settings.cache_enabled and raw.get("cache", True)
     entries: list[dict[str, Any]] = []
     started: list[dict[str, Any]] = []
     options: dict[str, Any] | None = None
     job_id = job_id or new_job_id()
+    settings, sources = svc.settings, svc.option_sources()
     for number, page in enumerate(document.pages, start=1):
         try:
-            if isinstance(page, ApiError):
+            if isinstance(page, RefusedRequest):
                 raise page
-            image = svc.validate(page)
-            resolved = svc.resolve_options(page_raw, image, owner)
-        except ApiError as exc:
+            image = validate_image(page, settings.max_upload_bytes, settings.max_image_pixels)
+            resolved = resolve_options(page_raw, image, sources, owner)
+        except RefusedRequest as exc:
             entries.append({"page": number, "job_id": None, "error": {"code": exc.code, "message": exc.message}})
             continue
         stored = StoredImage(image.sha256, image.png, image.width, image.height)
