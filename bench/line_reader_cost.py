@@ -23,6 +23,7 @@ from PIL import Image
 
 from bench.common import append_section, machine_line
 from config.settings import Settings
+from engines.base import Engine
 from engines.registry import load_engine_class
 from evaluation.manifest import load_items
 from training.real import DEFAULT_DATA_DIR
@@ -46,8 +47,12 @@ def lines_800(count: int) -> list[np.ndarray]:
 
 
 def per_line_ms(name: str, crops: list[np.ndarray], repeats: int) -> list[float]:
-    """Median ms per line over ``repeats`` passes, one line per call, after a warm-up pass."""
-    engine = load_engine_class(name).from_settings(Settings(onnx_threads=1))
+    """Ms per line of engine ``name`` (one onnxruntime thread) in each of ``repeats`` passes."""
+    return engine_passes_ms(load_engine_class(name).from_settings(Settings(onnx_threads=1)), crops, repeats)
+
+
+def engine_passes_ms(engine: Engine, crops: list[np.ndarray], repeats: int) -> list[float]:
+    """Ms per line in each of ``repeats`` passes, one line per call, after a warm-up pass."""
     engine.recognize_text(crops)
     passes = []
     for _ in range(repeats):

@@ -19,7 +19,6 @@ import random
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,7 @@ import onnx
 from PIL import Image
 
 from bench.common import append_section, machine_line
-from bench.line_reader_cost import lines_800
+from bench.line_reader_cost import engine_passes_ms, lines_800
 from engines.files import file_digest
 from engines.line_input import prepare_line
 from engines.line_reader import METADATA_FILE, MODEL_FILE, LineReaderEngine
@@ -82,15 +81,7 @@ def quantised_folder(out: Path, calibration: int) -> Path:
 
 def ms_per_line(folder: Path, crops: list[np.ndarray], repeats: int = 3) -> float:
     """Median ms per line, one line per call, one thread, after a warm-up pass."""
-    engine = LineReaderEngine(folder, threads=1)
-    engine.recognize_text(crops)
-    passes = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        for crop in crops:
-            engine.recognize_text([crop])
-        passes.append((time.perf_counter() - started) * 1000 / len(crops))
-    return statistics.median(passes)
+    return statistics.median(engine_passes_ms(LineReaderEngine(folder, threads=1), crops, repeats))
 
 
 def main() -> None:
