@@ -104,6 +104,9 @@ class PaddleOcrEngine(Engine):
             # Your own model files: their digests make the version (and the cache key) change with them.
             digests = "/".join(f"{kind}-{file_digest(path)[:12]}" for kind, path in sorted(model_paths.items()))
             self._version = f"rapidocr-{metadata.version('rapidocr')}/{digests}"
+        # How a lone character is shown to it changes what it reads, so it is part of the version (and of the
+        # cache key): results cached with another glyph input are not served.
+        self._version += f"/glyph{GLYPH_WIDTH}"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PaddleOcrEngine:

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from engines.base import Box, CharResult, EngineUnavailable, TextResult
 from engines.ctc import CHAR_CLASSES, LATIN_TEXT
 from engines.layout import reading_order
-from engines.paddleocr import REC_BATCH, PaddleOcrEngine
+from engines.paddleocr import GLYPH_WIDTH, REC_BATCH, PaddleOcrEngine
 from tests.rendering import FONT, cer, contains, render, render_page
 
 REC_MODEL = Path(rapidocr.__file__).parent / "models" / "PP-OCRv6_rec_small.onnx"
@@ -369,3 +369,5 @@ def test_explicit_model_path_loads_and_reads() -> None:
 def test_model_version_is_stable_across_instances(engine: PaddleOcrEngine) -> None:
     assert PaddleOcrEngine().model_version == engine.model_version
     assert engine.model_version.startswith(f"rapidocr-{metadata.version('rapidocr')}/")
+    # The glyph input changes what a character reads as: results cached with another one are not served.
+    assert engine.model_version.endswith(f"/glyph{GLYPH_WIDTH}")
