@@ -375,3 +375,27 @@ def test_a_pdf_text_layer_is_reused_when_asked(app_client, model_workers) -> Non
     read = finished(app_client, submit(app_client, data, "digital.pdf"))  # not asked: the engines read it
     assert set(read["result"]["pages"][0]["result"]["engines"]) == {"paddleocr"}
     assert cer(read["result"]["pages"][0]["result"]["text"], first["text"]) < 0.1
+
+
+def test_a_document_sent_twice_with_one_idempotency_key_is_one_job(app_client, model_workers) -> None:
+    data = tiff_of(three_pages())
+    headers = {"Idempotency-Key": "document-once"}
+
+    def send(body: bytes, **fields: str):
+        form = {"image": (io.BytesIO(body), "again.tif"), "cache": "false", "engines": "paddleocr", **fields}
+        return app_client.post("/v1/jobs", data=form, content_type="multipart/form-data", headers=headers)
+
+    first, second = send(data), send(data)
+    assert first.status_code == 202 and second.status_code == 202, (first.get_json(), second.get_json())
+    assert second.get_json()["id"] == first.get_json()["id"]
+    assert second.get_json()["document"]["page_count"] == 3
+    # The same key with another request is refused, and a document read as a character is a 422 naming why.
+    conflict = send(data, mode="line")
+    assert conflict.status_code == 422 and conflict.get_json()["error"]["code"] == "idempotency_conflict"
+    refused = app_client.post(
+        "/v1/jobs",
+        data={"image": (io.BytesIO(data), "c.tif"), "mode": "char", "engines": "paddleocr"},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "invalid_mode"
+    assert finished(app_client, first.get_json())["status"] == "succeeded"
