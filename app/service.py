@@ -22,7 +22,7 @@ from ensemble.fitted import FittedPreset
 from jobs.batch_pipeline import BatchEntry, BatchRequest, start_batch_job
 from jobs.completion import job_finished
 from jobs.document_files import DocumentPages, is_document, split_document
-from jobs.document_jobs import submit_document
+from jobs.document_jobs import check_document_options, submit_document
 from jobs.document_view import document_view
 from jobs.errors import InvalidDocument, InvalidImage, InvalidOptions, RefusedRequest
 from jobs.images import ValidatedImage, downscaled, validate_image
@@ -123,6 +123,10 @@ class Service:
         if is_document(data):
             if not documents:
                 raise ApiError(415, "document_not_accepted", "PDFs and multi-page TIFFs are read by POST /v1/jobs")
+            try:
+                check_document_options(raw)
+            except InvalidOptions as exc:
+                raise ApiError(exc.status_code, exc.code, exc.message) from exc
             document = self.split(data, bool(raw.get("pdf_text")))
             admit(len(document.pages))
             upload_sha256 = hashlib.sha256(data).hexdigest()
@@ -185,8 +189,14 @@ class Service:
                 return document_view(self.store, earlier) if "document" in earlier else earlier
         try:
             return submit_document(self, document, raw, upload_sha256, reserved, owner, callback)
-        except RefusedRequest as exc:
-            raise ApiError(exc.status_code, exc.code, exc.message) from exc
+        except Exception as exc:
+            # Let a retry with the same key start afresh instead of finding a job that never ran.
+            if key and reserved:
+                with contextlib.suppress(Exception):
+                    self.store.release_idempotency_key(key, reserved)
+            if isinstance(exc, RefusedRequest):
+                raise ApiError(exc.status_code, exc.code, exc.message) from exc
+            raise
 
     def submit_batch(
         self,

@@ -29,7 +29,7 @@ from bench.common import append_section, machine_line
 from bench.line_reader_cost import engine_passes_ms, lines_800
 from engines.files import file_digest
 from engines.line_input import prepare_line
-from engines.line_reader import METADATA_FILE, MODEL_FILE, LineReaderEngine
+from engines.line_reader import METADATA_FILE, MODEL_FILE, LineReaderEngine, width_scale_of
 from engines.preprocess import dark_ink_on_light, to_gray
 from training.lines.choose import group_cers, selection_items
 from training.real import DEFAULT_DATA_DIR
@@ -45,7 +45,8 @@ def calibration_inputs(count: int, seed: int = 1) -> list[dict[str, np.ndarray]]
         rows = list(csv.DictReader(handle, delimiter="\t"))
     random.Random(seed).shuffle(rows)
     images = [np.asarray(Image.open(root / row["file"]).convert("RGB")) for row in rows[:count]]
-    return [{"x": prepare_line(dark_ink_on_light(to_gray(image)))[None]} for image in images]
+    scale = width_scale_of(json.loads((SHIPPED / METADATA_FILE).read_text()))
+    return [{"x": prepare_line(dark_ink_on_light(to_gray(image)), scale)[None]} for image in images]
 
 
 def quantised_folder(out: Path, calibration: int) -> Path:

@@ -119,7 +119,7 @@ class LineReaderEngine(Engine):
         started = time.perf_counter()
         grays = [dark_ink_on_light(to_gray(crop)) if crop.size else None for crop in crops]
         readable = [i for i, gray in enumerate(grays) if gray is not None and not is_blank(gray)]
-        probs = self._probabilities([grays[i] for i in readable])  # type: ignore[misc]
+        probs = self._probabilities([grays[i] for i in readable], self._width_scale)  # type: ignore[misc]
         results = [TextResult(self.name, self._version, "", ()) for _ in crops]
         for index, line_probs in zip(readable, probs, strict=True):
             gray = grays[index]
@@ -138,7 +138,8 @@ class LineReaderEngine(Engine):
         """Read each crop as one of the 62 character classes, with ranked alternatives."""
         started = time.perf_counter()
         glyphs = [crop_to_ink(dark_ink_on_light(to_gray(crop)), margin_ratio=GLYPH_MARGIN) for crop in crops]
-        outputs = iter(self._probabilities([g for g in glyphs if g is not None]))
+        # A lone glyph is read at its own aspect ratio: the width scale was chosen on lines.
+        outputs = iter(self._probabilities([g for g in glyphs if g is not None], 1.0))
         results = []
         for glyph in glyphs:
             ranked = (
@@ -148,13 +149,14 @@ class LineReaderEngine(Engine):
         elapsed = elapsed_ms(started, len(crops))
         return [CharResult(r.engine, r.model_version, r.candidates, elapsed) for r in results]
 
-    def _probabilities(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """CTC probabilities per image (time steps x classes).
+    def _probabilities(self, grays: Sequence[np.ndarray], width_scale: float) -> list[np.ndarray]:
+        """CTC probabilities per image (time steps x classes), each read ``width_scale`` times wider than
+        its aspect ratio.
 
         Padding changes what the model reads near a line's end, so only lines of the same scaled width
         share a batch: a line reads the same whatever else was sent with it.
         """
-        prepared = [prepare_line(gray, self._width_scale) for gray in grays]
+        prepared = [prepare_line(gray, width_scale) for gray in grays]
         by_width: dict[int, list[int]] = {}
         for index, line in enumerate(prepared):
             by_width.setdefault(line.shape[2], []).append(index)

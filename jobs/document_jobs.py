@@ -41,6 +41,13 @@ class PageSubmitter(Protocol):
         """What option resolution reads now."""
 
 
+def check_document_options(raw: dict[str, Any]) -> None:
+    """Refuse options no document can be read with (a document is read as pages or lines, never as one
+    character); checked before any quota is spent or idempotency key claimed."""
+    if raw.get("mode") == "char":
+        raise InvalidOptions(422, "invalid_mode", "a document is read as pages; use mode page, text, line or auto")
+
+
 def submit_document(
     svc: PageSubmitter,
     document: DocumentPages,
@@ -51,10 +58,10 @@ def submit_document(
     callback: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Start one page job per readable page and record the document job (under ``job_id`` when the caller
-    reserved one, with its ``callback`` if any); returns its view. A page that cannot be read or resolved
-    fails alone; options no page can be read with raise :class:`jobs.errors.InvalidOptions`."""
-    if raw.get("mode") == "char":
-        raise InvalidOptions(422, "invalid_mode", "a document is read as pages; use mode page, text, line or auto")
+    reserved one, with its ``callback`` if any); returns its view. A page that cannot be read, or whose
+    options cannot be resolved (an unknown engine, preset or language), fails alone; a mode no document can
+    be read in raises :class:`jobs.errors.InvalidOptions` (see :func:`check_document_options`)."""
+    check_document_options(raw)
     page_raw = {**raw, "mode": "line" if raw.get("mode") == "line" else "page"}
     use_cache = svc.settings.cache_enabled and raw.get("cache", True)
     entries: list[dict[str, Any]] = []

@@ -398,4 +398,9 @@ def test_a_document_sent_twice_with_one_idempotency_key_is_one_job(app_client, m
         content_type="multipart/form-data",
     )
     assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "invalid_mode"
+    # Refused before its Idempotency-Key is claimed: the corrected request may use the same key at once.
+    headers["Idempotency-Key"] = "document-in-char-mode"
+    assert send(data, mode="char").get_json()["error"]["code"] == "invalid_mode"
+    corrected = send(data, mode="page")
+    assert corrected.status_code == 202, corrected.get_json()
     assert finished(app_client, first.get_json())["status"] == "succeeded"

@@ -148,6 +148,11 @@ def test_the_width_scale_is_read_from_metadata_and_named_in_the_version(tmp_path
     for a, b in zip(plain_result.words, wide_result.words, strict=True):
         assert abs(a.box[0] - b.box[0]) <= 12 and abs(a.box[2] - b.box[2]) <= 12
         assert 0 <= b.box[0] < b.box[2] <= crop.shape[1]
+    # The scale was chosen on lines: a lone character is read as it is either way.
+    glyphs = [render("A", size=40), render("7", size=40)]
+    plain_chars, wide_chars = plain.recognize_chars(glyphs), wide.recognize_chars(glyphs)
+    assert [r.candidates for r in plain_chars] == [r.candidates for r in wide_chars]
+    assert [r.top.char for r in wide_chars if r.top] == ["A", "7"]
 
 
 @pytest.mark.parametrize("scale", [0.2, 5, "wide"])
