@@ -9,6 +9,7 @@ from engines.layout import (
     reading_blocks,
     reading_order,
     region_blocks,
+    side_by_side,
     split_across_regions,
 )
 
@@ -239,3 +240,57 @@ def test_regions_that_hold_few_of_the_lines_leave_the_order_to_the_xy_cut() -> N
     lines = _lines(20, 700, 100, 8)
     regions = [Region((20, 340, 700, 410))]
     assert region_blocks(lines, regions) == reading_blocks(lines)
+
+
+def test_lines_side_by_side_are_found_and_a_single_column_has_none() -> None:
+    column = [(100, 10, 400, 30), (60, 50, 500, 70), (60, 80, 480, 100), (60, 110, 300, 130)]  # title, lines
+    assert not side_by_side(column)
+    assert not side_by_side([])
+    two_columns = [(10, 10, 200, 30), (10, 40, 200, 60), (220, 12, 400, 32), (220, 42, 400, 62)]
+    assert side_by_side(two_columns)
+    dated = [*column, (520, 52, 600, 72)]  # a date set right of the second line
+    assert side_by_side(dated)
+    overlapping = [(10, 10, 300, 30), (250, 25, 500, 45)]  # touch at a corner: not a second column
+    assert not side_by_side(overlapping)
+
+
+class _Detector:
+    """A layout engine that finds the given lines (unit test stand-in for PP-OCR's detector)."""
+
+    name = "stand-in"
+
+    def __init__(self, boxes: list[tuple[int, int, int, int]]) -> None:
+        self.boxes = boxes
+
+    def detect_lines(self, image):
+        return list(self.boxes)
+
+
+class _Regions:
+    """A region finder that records whether it was asked."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def find(self, image):
+        self.asked += 1
+        return [Region((0, 0, 300, 200)), Region((300, 0, 600, 200))]
+
+
+def test_the_layout_analysis_runs_only_where_lines_sit_side_by_side() -> None:
+    import numpy as np
+
+    from jobs.page_layout import find_lines
+
+    page = np.full((200, 600), 255, np.uint8)
+    regions = _Regions()
+    stacked = [(20, 10, 500, 30), (20, 40, 480, 60), (20, 70, 300, 90)]
+    found = find_lines(page, _Detector(stacked), regions)
+    assert regions.asked == 0 and found["boxes"] == [
+        list(b) for b in find_lines(page, _Detector(stacked), None)["boxes"]
+    ]
+    columns = [(20, 10, 280, 30), (320, 10, 580, 30), (20, 40, 280, 60), (320, 40, 580, 60)]
+    found = find_lines(page, _Detector(columns), regions)
+    assert regions.asked == 1
+    # Read region by region: the left column, then the right.
+    assert [box[0] < 300 for box in found["boxes"]] == [True, True, False, False]
