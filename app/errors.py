@@ -13,7 +13,7 @@ from apiflask import APIFlask, HTTPError
 from flask import request
 from werkzeug.exceptions import HTTPException
 
-from jobs.errors import ECHO_CHARS, clip
+from jobs.errors import ECHO_CHARS, RefusedRequest, clip
 
 __all__ = ["ECHO_CHARS", "ApiError", "check_request_limits", "clip", "clipped", "error_body", "register_error_handlers"]
 
@@ -46,6 +46,11 @@ class ApiError(HTTPError):
         # headers: e.g. Retry-After and RateLimit-* on a 429; detail: e.g. the field a 422 is about.
         super().__init__(status_code, message, detail=detail, extra_data={"code": code}, headers=headers)
         self.code = code
+
+    @classmethod
+    def refused(cls, refusal: RefusedRequest) -> ApiError:
+        """The answer to what the job core refused (an upload, options, a document): its status and code."""
+        return cls(refusal.status_code, refusal.code, refusal.message)
 
 
 def clipped(value: Any, limit: int = ECHO_CHARS) -> Any:

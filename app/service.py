@@ -78,7 +78,7 @@ class Service:
         try:
             return validate_image(data, self.settings.max_upload_bytes, self.settings.max_image_pixels)
         except InvalidImage as exc:
-            raise ApiError(exc.status_code, exc.code, exc.message) from exc
+            raise ApiError.refused(exc) from exc
 
     def option_sources(self) -> OptionSources:
         """What option resolution reads now: settings and presets with the runtime configuration applied."""
@@ -91,7 +91,7 @@ class Service:
         try:
             return resolve_options(raw, image, self.option_sources(), owner)
         except InvalidOptions as exc:
-            raise ApiError(exc.status_code, exc.code, exc.message) from exc
+            raise ApiError.refused(exc) from exc
 
     def stored(self, image: ValidatedImage, mode: str) -> StoredImage:
         """What the job stores: a character image larger than ``OCR_CHAR_MAX_PIXELS`` is shrunk first, so
@@ -126,7 +126,7 @@ class Service:
             try:
                 check_document_options(raw)
             except InvalidOptions as exc:
-                raise ApiError(exc.status_code, exc.code, exc.message) from exc
+                raise ApiError.refused(exc) from exc
             document = self.split(data, bool(raw.get("pdf_text")))
             admit(len(document.pages))
             upload_sha256 = hashlib.sha256(data).hexdigest()
@@ -165,7 +165,7 @@ class Service:
         try:
             document = split_document(data, settings.max_pages, settings.pdf_dpi, settings.max_image_pixels, with_text)
         except InvalidDocument as exc:
-            raise ApiError(exc.status_code, exc.code, exc.message) from exc
+            raise ApiError.refused(exc) from exc
         if document is None:
             raise ApiError(422, "corrupt_document", "the document cannot be read")
         return document
@@ -195,7 +195,7 @@ class Service:
                 with contextlib.suppress(Exception):
                     self.store.release_idempotency_key(key, reserved)
             if isinstance(exc, RefusedRequest):
-                raise ApiError(exc.status_code, exc.code, exc.message) from exc
+                raise ApiError.refused(exc) from exc
             raise
 
     def submit_batch(

@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app"
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 # The raise sites whose code is not a literal: a synchronous request's job failed, and its own error code
-# (a job error code) is answered with 503; an upload or options the job core refused (its InvalidImage or
-# InvalidOptions, whose own raise sites are checked like the API's) are answered with their status and code.
-DYNAMIC_CODE_SITES = {("app/jobs.py", JOB_FAILED_STATUS), ("app/service.py", None)}
+# (a job error code) is answered with 503. What the job core refuses (an upload, options, a document) is
+# answered by ApiError.refused with its own status and code, whose raise sites are checked like the API's.
+DYNAMIC_CODE_SITES = {("app/jobs.py", JOB_FAILED_STATUS)}
 # Errors of the job core that the API answers as they are, and where they are raised: those raise sites
 # count as the API's.
 MAPPED_ERRORS = {
