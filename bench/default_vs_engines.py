@@ -2,7 +2,7 @@
 kept-apart real items. Engines alone are scored from saved readings of the same items (``ocr eval --local
 --save-readings``), since the default no longer runs every engine. Appends a section to bench/RESULTS.md.
 
-    python bench/default_vs_engines.py /tmp/real/final.tsv --readings /tmp/real/final-readings.jsonl
+    python bench/default_vs_engines.py /tmp/real/final.tsv --readings /tmp/real/final-readings.jsonl [--readings ...]
 """
 
 from __future__ import annotations
@@ -81,11 +81,11 @@ def main() -> None:
     """Run every item through the server, score per group, print and record the table."""
     parser = argparse.ArgumentParser()
     parser.add_argument("manifest", type=Path)
-    parser.add_argument("--readings", type=Path, required=True)
+    parser.add_argument("--readings", type=Path, action="append", required=True, help="repeatable (one per engine)")
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     args = parser.parse_args()
     items = load_items(args.manifest)
-    readings = {reading.item.path: reading for reading in load_readings([args.readings])}
+    readings = {reading.item.path: reading for reading in load_readings(args.readings)}
     started = time.monotonic()
     with requests.Session() as http:
         answers = [server_answer(http, args.url, item) for item in items]
@@ -99,7 +99,9 @@ def main() -> None:
         "",
         *rows,
     ]
-    command = f"python bench/default_vs_engines.py {args.manifest} --readings {args.readings}"
+    command = f"python bench/default_vs_engines.py {args.manifest} " + " ".join(
+        f"--readings {r}" for r in args.readings
+    )
     append_section(Path(__file__).with_name("RESULTS.md"), "default_vs_engines (kept-apart real data)", command, lines)
 
 
