@@ -60,20 +60,20 @@ def reading_order(boxes: Sequence[Box]) -> list[int]:
     return _order(list(range(len(boxes))), boxes, line_height)
 
 
-def side_by_side(boxes: Sequence[Box]) -> bool:
-    """Whether any two lines sit side by side: they share at least half the shorter one's height and none of
-    their width (columns, a table, a form, a date set right of a line). Where no two do, the lines stack in
+def side_by_side(boxes: Sequence[Box]) -> int:
+    """How many pairs of lines sit side by side: they share at least half the shorter one's height and none
+    of their width (columns, a table, a form, a date set right of a line). Where none do, the lines stack in
     one column, which every order reads top to bottom: a layout analysis could not change their order."""
     ordered = sorted(boxes, key=lambda box: box[1])
+    pairs = 0
     for index, upper in enumerate(ordered):
         for lower in ordered[index + 1 :]:
             if lower[1] >= upper[3]:  # sorted by top: no later line reaches up into this one
                 break
             shared = min(upper[3], lower[3]) - max(upper[1], lower[1])
             apart = lower[0] >= upper[2] or upper[0] >= lower[2]
-            if apart and shared >= 0.5 * min(upper[3] - upper[1], lower[3] - lower[1]):
-                return True
-    return False
+            pairs += apart and shared >= 0.5 * min(upper[3] - upper[1], lower[3] - lower[1])
+    return pairs
 
 
 def reading_blocks(boxes: Sequence[Box]) -> list[list[int]]:

@@ -3,8 +3,8 @@
 The reading order follows the regions of Tesseract's page layout analysis when ``OCR_LAYOUT_ORDER`` is
 ``tesseract`` (the default: :mod:`engines.page_regions`, :func:`engines.layout.region_blocks`), else our
 XY-cut alone; the lines themselves always come from the layout engine. The analysis runs only on pages
-where some lines sit side by side (:func:`engines.layout.side_by_side`): lines stacked in one column read
-top to bottom in any order.
+where at least two pairs of lines sit side by side (:func:`engines.layout.side_by_side`): lines stacked in
+one column read top to bottom in any order.
 
 The layout record (stored on the job) holds the line boxes in the coordinates of the image the engines
 read, which is the upright page when the upload was turned or skewed. ``transform`` records what was
@@ -125,6 +125,10 @@ def blank_column(image: npt.NDArray[np.uint8], box: tuple[int, int, int, int], x
     return best
 
 
+# Pairs of side-by-side lines from which a page is taken to have columns (a table, a form) worth the analysis.
+MIN_SIDE_BY_SIDE = 2
+
+
 def find_lines(
     image: npt.NDArray[np.uint8],
     layout_engine: Engine,
@@ -144,8 +148,10 @@ def find_lines(
         found, error = [], {"code": "failed", "message": f"{type(exc).__name__}: {exc}"}
     finder = page_regions() if isinstance(regions, str) else regions
     # Lines stacked in one column read top to bottom whatever the regions say: the analysis (0.3-1.6 s of a
-    # dense page) runs only where some lines sit side by side.
-    areas = find_regions(image, finder) if side_by_side(found) else []
+    # dense page) runs only where at least two pairs of lines sit side by side. One such pair (a line the
+    # detector cut in two, a mark beside one line, a running head and its page number) is one row, which
+    # the XY-cut reads left to right as the regions would.
+    areas = find_regions(image, finder) if side_by_side(found) >= MIN_SIDE_BY_SIDE else []
     if areas:
         found = split_across_regions(found, areas, lambda box, x: blank_column(image, box, x))
     groups = region_blocks(found, areas) if areas else reading_blocks(found)

@@ -242,16 +242,16 @@ def test_regions_that_hold_few_of_the_lines_leave_the_order_to_the_xy_cut() -> N
     assert region_blocks(lines, regions) == reading_blocks(lines)
 
 
-def test_lines_side_by_side_are_found_and_a_single_column_has_none() -> None:
+def test_lines_side_by_side_are_counted_and_a_single_column_has_none() -> None:
     column = [(100, 10, 400, 30), (60, 50, 500, 70), (60, 80, 480, 100), (60, 110, 300, 130)]  # title, lines
-    assert not side_by_side(column)
-    assert not side_by_side([])
+    assert side_by_side(column) == 0
+    assert side_by_side([]) == 0
     two_columns = [(10, 10, 200, 30), (10, 40, 200, 60), (220, 12, 400, 32), (220, 42, 400, 62)]
-    assert side_by_side(two_columns)
+    assert side_by_side(two_columns) == 2
     dated = [*column, (520, 52, 600, 72)]  # a date set right of the second line
-    assert side_by_side(dated)
+    assert side_by_side(dated) == 1
     overlapping = [(10, 10, 300, 30), (250, 25, 500, 45)]  # touch at a corner: not a second column
-    assert not side_by_side(overlapping)
+    assert side_by_side(overlapping) == 0
 
 
 class _Detector:
@@ -289,6 +289,9 @@ def test_the_layout_analysis_runs_only_where_lines_sit_side_by_side() -> None:
     assert regions.asked == 0 and found["boxes"] == [
         list(b) for b in find_lines(page, _Detector(stacked), None)["boxes"]
     ]
+    one_row = [*stacked, (520, 72, 580, 88)]  # a mark beside the last line: one row, read left to right
+    find_lines(page, _Detector(one_row), regions)
+    assert regions.asked == 0
     columns = [(20, 10, 280, 30), (320, 10, 580, 30), (20, 40, 280, 60), (320, 40, 580, 60)]
     found = find_lines(page, _Detector(columns), regions)
     assert regions.asked == 1
