@@ -24,7 +24,7 @@ from jobs.completion import job_finished
 from jobs.document_files import DocumentPages, is_document, split_document
 from jobs.document_jobs import check_document_options, submit_document
 from jobs.document_view import document_view
-from jobs.errors import InvalidDocument, InvalidImage, InvalidOptions, RefusedRequest
+from jobs.errors import InvalidDocument, InvalidImage, InvalidOptions
 from jobs.images import ValidatedImage, downscaled, validate_image
 from jobs.options import JobOptions, Mode
 from jobs.pipeline import StoredImage, new_job_id, start_job
@@ -189,13 +189,11 @@ class Service:
                 return document_view(self.store, earlier) if "document" in earlier else earlier
         try:
             return submit_document(self, document, raw, upload_sha256, reserved, owner, callback)
-        except Exception as exc:
+        except Exception:
             # Let a retry with the same key start afresh instead of finding a job that never ran.
             if key and reserved:
                 with contextlib.suppress(Exception):
                     self.store.release_idempotency_key(key, reserved)
-            if isinstance(exc, RefusedRequest):
-                raise ApiError.refused(exc) from exc
             raise
 
     def submit_batch(

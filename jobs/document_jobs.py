@@ -58,17 +58,16 @@ def submit_document(
     callback: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Start one page job per readable page and record the document job (under ``job_id`` when the caller
-    reserved one, with its ``callback`` if any); returns its view. A page that cannot be read, or whose
-    options cannot be resolved (an unknown engine, preset or language), fails alone; a mode no document can
-    be read in raises :class:`jobs.errors.InvalidOptions` (see :func:`check_document_options`)."""
-    check_document_options(raw)
+    reserved one, with its ``callback`` if any); returns its view. ``raw`` has passed
+    :func:`check_document_options`. A page that cannot be read, or whose options cannot be resolved (an
+    unknown engine, preset or language), fails alone."""
     page_raw = {**raw, "mode": "line" if raw.get("mode") == "line" else "page"}
-    use_cache = svc.settings.cache_enabled and raw.get("cache", True)
+    settings, sources = svc.settings, svc.option_sources()
+    use_cache = settings.cache_enabled and raw.get("cache", True)
     entries: list[dict[str, Any]] = []
     started: list[dict[str, Any]] = []
     options: dict[str, Any] | None = None
     job_id = job_id or new_job_id()
-    settings, sources = svc.settings, svc.option_sources()
     for number, page in enumerate(document.pages, start=1):
         try:
             if isinstance(page, RefusedRequest):
