@@ -8,6 +8,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from rapidfuzz.distance import Levenshtein
 
+from engines.base import Engine
+from evaluation.normalize import normalise
+
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 Box = tuple[int, int, int, int]
 
@@ -49,3 +52,11 @@ def contains(outer: Sequence[int], inner: Sequence[int], slack: int = 0) -> bool
 def cer(hypothesis: str, reference: str) -> float:
     """Character error rate of one hypothesis."""
     return Levenshtein.distance(hypothesis, reference) / max(1, len(reference))
+
+
+def corpus_cer(engine: Engine, lines: Sequence[tuple[np.ndarray, str]]) -> float:
+    """Corpus CER of ``engine`` reading each (image, truth) line: its edits over the truths' length, both sides
+    normalised as the evaluation normalises them (long s, r rotunda, ... mapped to modern letters)."""
+    results = engine.recognize_text([image for image, _ in lines])
+    edits = sum(Levenshtein.distance(normalise(r.text), normalise(t)) for r, (_, t) in zip(results, lines, strict=True))
+    return edits / sum(len(normalise(t)) for _, t in lines)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,9 +16,8 @@ from PIL import Image
 from engines.base import EngineUnavailable
 from engines.line_reader import LineReaderEngine
 from evaluation.manifest import load_items
-from evaluation.normalize import normalise
 from evaluation.realdata import in_final_check
-from tests.rendering import cer, render
+from tests.rendering import corpus_cer, render
 from training.real import DEFAULT_DATA_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,22 +41,14 @@ def _real_lines(group: str, count: int) -> list[tuple[np.ndarray, str]]:
     return [(np.asarray(Image.open(i.path).convert("RGB")), i.truth) for i in items[:count]]
 
 
-def _corpus_cer(engine: LineReaderEngine, lines: list[tuple[np.ndarray, str]]) -> float:
-    results = engine.recognize_text([image for image, _ in lines])
-    edits = sum(
-        cer(normalise(r.text), normalise(t)) * len(normalise(t)) for r, (_, t) in zip(results, lines, strict=True)
-    )
-    return edits / sum(len(normalise(t)) for _, t in lines)
-
-
 def test_reads_real_printed_lines(engine: LineReaderEngine) -> None:
     # German Fraktur and Antiqua prints, French typescripts the model never trained on.
-    assert _corpus_cer(engine, _real_lines("printed-line", 30)) < 0.06
+    assert corpus_cer(engine, _real_lines("printed-line", 30)) < 0.06
 
 
 def test_reads_real_handwritten_lines(engine: LineReaderEngine) -> None:
     # French wills and notaries' registers of hands the model never saw (PP-OCR alone: about 33%).
-    assert _corpus_cer(engine, _real_lines("handwritten", 20)) < 0.33
+    assert corpus_cer(engine, _real_lines("handwritten", 20)) < 0.33
 
 
 def test_result_shape_confidences_and_word_boxes(engine: LineReaderEngine) -> None:
@@ -105,12 +98,23 @@ def test_char_mode_ranks_the_62_classes(engine: LineReaderEngine) -> None:
         assert all(len(c.char) == 1 and c.char.isascii() and c.char.isalnum() for c in result.candidates)
 
 
-def test_a_model_file_that_does_not_match_its_digest_is_refused(tmp_path: Path) -> None:
+def _model_copy(tmp_path: Path, edit: Callable[[dict[str, Any]], object]) -> Path:
+    """A copy of the shipped model folder whose metadata.json ``edit`` changed."""
     copy = tmp_path / "v1"
     shutil.copytree(MODEL_DIR, copy)
     metadata = json.loads((copy / "metadata.json").read_text())
-    metadata["files"]["model.onnx"]["sha256"] = "0" * 64
+    edit(metadata)
     (copy / "metadata.json").write_text(json.dumps(metadata))
+    return copy
+
+
+def _with_metadata_input(tmp_path: Path, **changes: object) -> Path:
+    """A copy of the shipped model folder whose metadata.json ``input`` has ``changes``."""
+    return _model_copy(tmp_path, lambda metadata: metadata["input"].update(changes))
+
+
+def test_a_model_file_that_does_not_match_its_digest_is_refused(tmp_path: Path) -> None:
+    copy = _model_copy(tmp_path, lambda metadata: metadata["files"]["model.onnx"].update(sha256="0" * 64))
     with pytest.raises(EngineUnavailable, match="does not match"):
         LineReaderEngine(copy)
     with pytest.raises(EngineUnavailable, match="not found"):
@@ -125,16 +129,6 @@ def test_word_boxes_follow_a_line_squeezed_to_the_widest_input(engine: LineReade
     # Forty copies of one word: every box about as wide as the others (a wrong scale piles them up).
     widths = np.array([w.box[2] - w.box[0] for w in words])
     assert (widths > 0.6 * np.median(widths)).all() and (widths < 1.4 * np.median(widths)).all(), widths
-
-
-def _with_metadata_input(tmp_path: Path, **changes: object) -> Path:
-    """A copy of the shipped model folder whose metadata.json ``input`` has ``changes``."""
-    copy = tmp_path / "v1"
-    shutil.copytree(MODEL_DIR, copy)
-    metadata = json.loads((copy / "metadata.json").read_text())
-    metadata["input"].update(changes)
-    (copy / "metadata.json").write_text(json.dumps(metadata))
-    return copy
 
 
 def test_the_width_scale_is_read_from_metadata_and_named_in_the_version(tmp_path: Path) -> None:

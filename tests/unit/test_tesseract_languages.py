@@ -12,8 +12,7 @@ from PIL import Image
 
 from bench.languages_real import split
 from engines.tesseract import TesseractEngine
-from evaluation.normalize import normalise
-from tests.rendering import cer, render
+from tests.rendering import corpus_cer, render
 from training.real import DEFAULT_DATA_DIR
 
 TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata")
@@ -39,14 +38,6 @@ def _kept_apart(part: str, group: str, count: int) -> list[tuple[np.ndarray, str
     return [(np.asarray(Image.open(item.path).convert("RGB")), item.truth) for item in items]
 
 
-def _corpus_cer(engine: TesseractEngine, lines: list[tuple[np.ndarray, str]]) -> float:
-    results = engine.recognize_text([image for image, _ in lines])
-    edits = sum(
-        cer(normalise(r.text), normalise(t)) * len(normalise(t)) for r, (_, t) in zip(results, lines, strict=True)
-    )
-    return edits / sum(len(normalise(t)) for _, t in lines)
-
-
 def test_german_reads_with_the_german_and_fraktur_data(engine: TesseractEngine) -> None:
     german = engine.for_languages(("deu",))
     assert "/frk+Fraktur+deu-" in german.model_version and german.model_version != engine.model_version
@@ -57,7 +48,7 @@ def test_german_reads_with_the_german_and_fraktur_data(engine: TesseractEngine) 
 def test_real_german_prints_read_far_better_in_german(engine: TesseractEngine) -> None:
     # 19th-century Fraktur and Antiqua lines (fitting part: eng 13.6% CER, frk+Fraktur+deu 2.3%).
     lines = _kept_apart("final_deu", "printed-line", 30)
-    english, german = _corpus_cer(engine, lines), _corpus_cer(engine.for_languages(("deu",)), lines)
+    english, german = corpus_cer(engine, lines), corpus_cer(engine.for_languages(("deu",)), lines)
     assert german < 0.06
     assert german < 0.5 * english
 
@@ -65,7 +56,7 @@ def test_real_german_prints_read_far_better_in_german(engine: TesseractEngine) -
 def test_real_french_typescripts_read_better_in_french(engine: TesseractEngine) -> None:
     # Typewritten French (fitting part: eng 10.0% CER, fra 8.6%): accents are letters, not noise.
     lines = _kept_apart("final_fra", "printed-line", 25)
-    assert _corpus_cer(engine.for_languages(("fra",)), lines) < _corpus_cer(engine, lines)
+    assert corpus_cer(engine.for_languages(("fra",)), lines) < corpus_cer(engine, lines)
 
 
 def test_umlauts_and_accents_are_written_only_with_their_language(engine: TesseractEngine) -> None:
