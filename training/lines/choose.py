@@ -62,6 +62,11 @@ def group_cers(engine: LineReaderEngine, items: Sequence[Item]) -> dict[str, flo
     return {group: round(edits / max(1, total), 4) for group, (edits, total) in sorted(totals.items())}
 
 
+def scored(cers: dict[str, float]) -> dict[str, Any]:
+    """A candidate's row: each group's CER and their mean (no group of many short lines decides alone)."""
+    return {"groups": cers, "mean": round(float(np.mean(list(cers.values()))), 4)}
+
+
 def main() -> None:
     """Score each alpha; print and optionally save the table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -78,7 +83,7 @@ def main() -> None:
             out = Path(tmp) / f"a{alpha}"
             write_release(interpolated(args.checkpoint, alpha), out, "choose")
             cers = group_cers(LineReaderEngine(out), items)
-            table[str(alpha)] = {"groups": cers, "mean": round(float(np.mean(list(cers.values()))), 4)}
+            table[str(alpha)] = scored(cers)
             print(alpha, table[str(alpha)], flush=True)
     if args.json:
         args.json.write_text(json.dumps(table, indent=2) + "\n")

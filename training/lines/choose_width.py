@@ -17,10 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from engines.line_reader import METADATA_FILE, MODEL_FILE, LineReaderEngine
-from training.lines.choose import group_cers, selection_items
+from training.lines.choose import group_cers, scored, selection_items
 from training.lines.train import DEFAULT_SHARED
 
 
@@ -49,7 +47,7 @@ def score_scales(model_dir: Path, scales: list[float], shared: Path, per_group: 
         for scale in scales:
             folder = with_width_scale(model_dir, scale, Path(tmp) / f"w{scale:g}")
             cers = group_cers(LineReaderEngine(folder), items)
-            table[f"{scale:g}"] = {"groups": cers, "mean": round(float(np.mean(list(cers.values()))), 4)}
+            table[f"{scale:g}"] = scored(cers)
             print(f"{scale:g}", table[f"{scale:g}"], flush=True)
             shutil.rmtree(folder)
     return table
